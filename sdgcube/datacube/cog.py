@@ -1,0 +1,108 @@
+"""Writing Cloud-Optimised GeoTIFFs atomically: to a temporary name beside the target, then renamed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.io import DatasetReader, MemoryFile
+from rio_cogeo.cogeo import cog_translate
+from rio_cogeo.profiles import cog_profiles
+
+__all__ = ["write_cog", "translate_to_cog", "sha256_multihash", "atomic_path"]
+
+_BLOCK = 256
+
+
+def _profile(dtype: np.dtype) -> dict[str, object]:
+    profile = dict(cog_profiles.get("deflate"))
+    profile.update(blockxsize=_BLOCK, blockysize=_BLOCK)
+    if np.issubdtype(dtype, np.floating):
+        profile["predictor"] = 3
+    elif dtype.itemsize > 1:
+        profile["predictor"] = 2
+    return profile
+
+
+def _overview_resampling(dtype: np.dtype, categorical: bool) -> str:
+    return "nearest" if categorical or not np.issubdtype(dtype, np.number) else "average"
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` only on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def translate_to_cog(
+    src: DatasetReader,
+    target: Path,
+    *,
+    indexes: list[int] | None = None,
+    nodata: float | None = None,
+    categorical: bool = False,
+) -> None:
+    """Copy bands of an open raster into a COG with internal overviews at ``target``."""
+    dtype = np.dtype(src.dtypes[0])
+    with atomic_path(target) as tmp:
+        cog_translate(
+            src,
+            str(tmp),
+            _profile(dtype),
+            indexes=indexes,
+            nodata=nodata,
+            in_memory=True,
+            quiet=True,
+            overview_resampling=_overview_resampling(dtype, categorical),
+            use_cog_driver=False,
+            forward_band_tags=True,
+        )
+
+
+def write_cog(
+    data: np.ndarray,
+    target: Path,
+    *,
+    crs: CRS | str,
+    transform: Affine,
+    nodata: float | None,
+    categorical: bool = False,
+) -> None:
+    """Write a (bands, y, x) or (y, x) array as a COG."""
+    bands = data[np.newaxis] if data.ndim == 2 else data
+    count, height, width = bands.shape
+    profile = {
+        "driver": "GTiff",
+        "count": count,
+        "height": height,
+        "width": width,
+        "dtype": bands.dtype,
+        "crs": CRS.from_user_input(crs),
+        "transform": transform,
+        "nodata": nodata,
+    }
+    with MemoryFile() as mem, mem.open(**profile) as dataset:
+        dataset.write(bands)
+        translate_to_cog(dataset, target, nodata=nodata, categorical=categorical)
+
+
+def sha256_multihash(path: Path) -> str:
+    """The STAC ``file:checksum`` of a file: a sha2-256 multihash in hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return "1220" + digest.hexdigest()
+

@@ -1,0 +1,166 @@
+"""The cube: products and datasets of the index, loaded as dask-backed xarray on any grid."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import xarray as xr
+from datacube import Datacube
+from datacube.model import Dataset, Product
+from odc.geo import resxy_, xy_
+from odc.geo.crs import CRS
+
+from sdgcube.datacube.index import connect
+from sdgcube.datacube.masking import apply_masks
+from sdgcube.datacube.query import (
+    TimeLike,
+    norm_bbox,
+    norm_crs_or_none,
+    norm_geometry,
+    norm_resolution,
+    norm_time,
+)
+from sdgcube.errors import InvalidRequest, NoData, UnknownProduct
+from sdgcube.settings import Settings
+
+__all__ = ["Cube", "open_cube", "NativeGrid", "DEFAULT_CHUNKS"]
+
+DEFAULT_CHUNKS: Mapping[str, int] = {"time": 1, "y": 1024, "x": 1024}
+
+
+class NativeGrid:
+    """CRS, pixel size and pixel-corner alignment shared by most datasets of a product."""
+
+    def __init__(self, crs: CRS, res_x: float, res_y: float, align_x: float, align_y: float) -> None:
+        self.crs, self.res_x, self.res_y = crs, res_x, res_y
+        self.align_x, self.align_y = align_x, align_y
+
+    @classmethod
+    def of(cls, datasets: Sequence[Dataset]) -> NativeGrid:
+        def key(ds: Dataset) -> tuple[str, float, float, float, float]:
+            a, _, c, _, e, f = ds.metadata_doc["grids"]["default"]["transform"][:6]
+            return str(ds.crs), abs(a), abs(e), c % abs(a), f % abs(e)
+
+        crs, res_x, res_y, align_x, align_y = Counter(key(ds) for ds in datasets).most_common(1)[0][0]
+        return cls(CRS(crs), res_x, res_y, align_x, align_y)
+
+
+class Cube:
+    """An open Open Data Cube index with sdgcube's loading conventions."""
+
+    def __init__(self, dc: Datacube, settings: Settings) -> None:
+        self.dc = dc
+        self.settings = settings
+
+    def close(self) -> None:
+        self.dc.close()
+
+    def __enter__(self) -> Cube:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def products(self) -> list[Product]:
+        return sorted(self.dc.index.products.get_all(), key=lambda p: p.name)
+
+    def product(self, name: str) -> Product:
+        product = self.dc.index.products.get_by_name(name)
+        if product is None:
+            raise UnknownProduct(name)
+        return product
+
+    def datasets(self, product: str, time: TimeLike | None = None) -> list[Dataset]:
+        """The product's active datasets, oldest first."""
+        self.product(product)
+        query: dict[str, Any] = {"product": product}
+        time_range = norm_time(time)
+        if time_range:
+            query["time"] = time_range
+        return sorted(self.dc.find_datasets(**query), key=lambda ds: (ds.center_time, str(ds.id)))
+
+    def load(
+        self,
+        product: str,
+        *,
+        bbox: Sequence[float] | str | None = None,
+        bbox_crs: Any = "EPSG:4326",
+        time: TimeLike | None = None,
+        crs: Any = None,
+        resolution: float | Sequence[float] | None = None,
+        geometry: Any = None,
+        geometry_crs: Any = "EPSG:4326",
+        measurements: Sequence[str] | None = None,
+        chunks: Mapping[str, int] | None = DEFAULT_CHUNKS,
+        mask_nodata: bool = False,
+        mask_clouds: bool = False,
+    ) -> xr.Dataset:
+        """Load a product as a dask-backed Dataset (eager when ``chunks`` is None).
+
+        Without ``crs``/``resolution`` the product's native grid is used. ``bbox`` is in
+        ``bbox_crs`` (WGS 84 by default); ``geometry`` is GeoJSON in ``geometry_crs``."""
+        definition = self.product(product)
+        query: dict[str, Any] = {}
+        time_range = norm_time(time)
+        if time_range:
+            query["time"] = time_range
+        if bbox is not None and geometry is not None:
+            raise InvalidRequest("give either bbox or geometry, not both")
+        if bbox is not None:
+            minx, miny, maxx, maxy = norm_bbox(bbox)
+            query.update(x=(minx, maxx), y=(miny, maxy), crs=norm_crs_or_none(bbox_crs))
+        if geometry is not None:
+            query["geopolygon"] = norm_geometry(geometry, geometry_crs)
+        datasets = self.dc.find_datasets(product=product, **query)
+        if not datasets:
+            raise NoData(f"no datasets of {product!r} match the requested area and time")
+        grid = NativeGrid.of(datasets)
+        out_crs = norm_crs_or_none(crs) or grid.crs
+        res = norm_resolution(resolution)
+        if res is None:
+            if out_crs != grid.crs:
+                raise InvalidRequest(f"resolution is needed when loading {product!r} in {out_crs}")
+            res = (grid.res_x, grid.res_y)
+        align = xy_(grid.align_x, grid.align_y) if out_crs == grid.crs and res == (grid.res_x, grid.res_y) else None
+        names = list(measurements) if measurements else None
+        if names:
+            unknown = sorted(set(names) - set(definition.measurements) - _aliases(definition))
+            if unknown:
+                raise InvalidRequest(f"product {product!r} has no measurements {unknown}")
+            if mask_clouds:
+                names += [n for n in _flag_measurements(definition) if n not in names]
+        data = self.dc.load(
+            product=product,
+            datasets=datasets,
+            measurements=names,
+            output_crs=str(out_crs),
+            resolution=resxy_(res[0], -res[1]),
+            align=align,
+            dask_chunks=dict(chunks) if chunks is not None else None,
+            **query,
+        )
+        if mask_nodata or mask_clouds:
+            data = apply_masks(data, nodata=mask_nodata, clouds=mask_clouds)
+            if measurements:
+                data = data[list(measurements)]
+        return data
+
+
+def _aliases(product: Product) -> set[str]:
+    return {alias for m in product.measurements.values() for alias in m.get("aliases", [])}
+
+
+def _flag_measurements(product: Product) -> list[str]:
+    return [
+        name
+        for name, m in product.measurements.items()
+        if any(isinstance(f.get("bits"), int) for f in (m.get("flags_definition") or {}).values())
+    ]
+
+
+def open_cube(settings: Settings | None = None) -> Cube:
+    """Open the cube of these settings (default: from the environment and ``sdgcube.yaml``)."""
+    settings = settings or Settings()
+    return Cube(connect(settings), settings)

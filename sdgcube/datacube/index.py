@@ -1,0 +1,73 @@
+"""Connecting ODC to the index database and keeping its schema and products in place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from datacube import Datacube
+from datacube.cfg import ODCConfig, ODCEnvironment
+from datacube.index import Index, index_connect
+from datacube.index.exceptions import IndexSetupError
+from datacube.model import Product
+
+from sdgcube.datacube.database import IndexTarget, resolve_index
+from sdgcube.datacube.products import builtin_product_docs
+from sdgcube.errors import IndexUnavailable, IngestError
+from sdgcube.settings import Settings
+
+__all__ = ["odc_environment", "connect", "init_index", "add_product"]
+
+_LOG = logging.getLogger(__name__)
+_ENV_NAME = "sdgcube"
+
+
+def odc_environment(target: IndexTarget) -> ODCEnvironment:
+    """An ODC environment for the target, built in code so no ``datacube.conf`` is needed."""
+    cfg = ODCConfig(raw_dict={_ENV_NAME: {"index_driver": target.driver, "db_url": target.url}})
+    return cfg[_ENV_NAME]
+
+
+def connect(settings: Settings) -> Datacube:
+    """A Datacube over the initialised index of these settings."""
+    env = odc_environment(resolve_index(settings))
+    try:
+        return Datacube(env=env, app="sdgcube")
+    except IndexSetupError as exc:
+        raise IndexUnavailable(f"the index is not initialised ({exc}): run 'sdgcube db init'") from None
+    except Exception as exc:
+        raise IndexUnavailable(f"cannot open the index: {exc}") from exc
+
+
+def add_product(index: Index, doc: dict[str, Any]) -> Product:
+    """Add a product, or update it in place when only safe changes differ; idempotent."""
+    try:
+        product = index.products.from_doc(doc)
+    except Exception as exc:
+        raise IngestError(f"invalid product definition {doc.get('name')!r}: {exc}") from exc
+    existing = index.products.get_by_name(product.name)
+    if existing is None:
+        return index.products.add(product, allow_table_lock=True)
+    can_update, safe, unsafe = index.products.can_update(product, allow_unsafe_updates=False)
+    if not safe and not unsafe:
+        return existing
+    if not can_update:
+        changes = ", ".join(str(change[0]) for change in unsafe)
+        raise IngestError(f"product {product.name!r} exists with incompatible changes: {changes}")
+    return index.products.update(product, allow_unsafe_updates=False, allow_table_lock=True)
+
+
+def init_index(settings: Settings) -> Datacube:
+    """Create the ODC schema and the built-in products if missing; safe to run any number of times."""
+    env = odc_environment(resolve_index(settings))
+    try:
+        index = index_connect(env, application_name="sdgcube-init", validate_connection=False)
+        # Roles are the operator's business; ODC's grants also use PostgreSQL 16 syntax.
+        created = index.init_db(with_default_types=True, with_permissions=False)
+    except Exception as exc:
+        raise IndexUnavailable(f"cannot initialise the index: {exc}") from exc
+    _LOG.info("index schema %s", "created" if created else "already present")
+    for doc in builtin_product_docs():
+        add_product(index, doc)
+    index.close()
+    return connect(settings)

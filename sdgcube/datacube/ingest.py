@@ -1,0 +1,200 @@
+"""Bringing any GDAL-readable raster into the cube: validate, convert to COG, describe in STAC, index.
+
+Validation happens before anything is written; the dataset folder appears atomically; the product
+(if new) and the dataset enter the index in one transaction. Ingesting the same file twice with the
+same time yields the same dataset id, so the second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+import rasterio
+from datacube import Datacube
+from rasterio.errors import RasterioError
+
+from sdgcube.datacube.archive import AssetWriter, remove_dataset, write_dataset
+from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
+from sdgcube.datacube.index import add_product
+from sdgcube.datacube.indexing import index_item
+from sdgcube.datacube.stac_items import BandMeta, RasterAsset
+from sdgcube.errors import IngestError
+
+__all__ = ["RasterInfo", "IngestResult", "inspect_raster", "check_against_product", "ingest_file"]
+
+_NAMESPACE = uuid.UUID("0c7a9a55-3f0e-4f4b-8a1b-6d5f1f3c2e10")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """What validation learnt about a source raster."""
+
+    path: Path
+    crs: str
+    shape: tuple[int, int]
+    band_names: tuple[str, ...]
+    dtype: str
+    nodata: float | None
+    units: tuple[str | None, ...]
+    tagged_time: datetime | None
+    checksum: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    dataset_id: str
+    product: str
+    item_path: Path
+    created_product: bool
+    already_indexed: bool
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+
+
+def _tagged_time(tags: dict[str, str]) -> datetime | None:
+    value = tags.get("TIFFTAG_DATETIME")
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def inspect_raster(path: Path) -> RasterInfo:
+    """Open, check and fully decode a raster; raise IngestError saying what is wrong with it."""
+    try:
+        with rasterio.open(path) as src:
+            if src.subdatasets and src.count == 0:
+                raise IngestError(
+                    f"{path} holds {len(src.subdatasets)} subdatasets; ingest one, e.g. {src.subdatasets[0]}"
+                )
+            if src.crs is None:
+                raise IngestError(f"{path} has no coordinate reference system")
+            if len(set(src.dtypes)) > 1:
+                raise IngestError(f"{path} mixes band data types {sorted(set(src.dtypes))}")
+            for _, window in src.block_windows(1):
+                src.read(window=window)
+            names = [_slug(d) if d else "" for d in src.descriptions]
+            return RasterInfo(
+                path=path,
+                crs=src.crs.to_string(),
+                shape=(src.height, src.width),
+                band_names=tuple(names),
+                dtype=src.dtypes[0],
+                nodata=src.nodata,
+                units=tuple(u or None for u in src.units),
+                tagged_time=_tagged_time(src.tags()),
+                checksum=sha256_multihash(path),
+            )
+    except RasterioError as exc:
+        raise IngestError(f"{path} is not a readable raster: {exc}") from None
+
+
+def _measurement_names(info: RasterInfo, product: str) -> list[str]:
+    if len(info.band_names) == 1:
+        return [info.band_names[0] or product]
+    names = [name or f"band_{i}" for i, name in enumerate(info.band_names, start=1)]
+    return names if len(set(names)) == len(names) else [f"band_{i}" for i in range(1, len(names) + 1)]
+
+
+def product_doc_for(info: RasterInfo, product: str) -> dict[str, Any]:
+    """A new eo3 product shaped like the file: its bands, dtype and nodata."""
+    measurements = []
+    for name, unit in zip(_measurement_names(info, product), info.units, strict=True):
+        entry: dict[str, Any] = {"name": name, "dtype": info.dtype, "units": unit or "1"}
+        if info.nodata is not None:
+            entry["nodata"] = info.nodata
+        measurements.append(entry)
+    return {
+        "name": product,
+        "description": f"Ingested by sdgcube from {info.path.name}",
+        "metadata_type": "eo3",
+        "metadata": {"product": {"name": product}},
+        "measurements": measurements,
+    }
+
+
+def check_against_product(info: RasterInfo, product_doc: dict[str, Any]) -> list[str]:
+    """The product's measurement names, in band order, if the file fits the product."""
+    measurements = product_doc["measurements"]
+    if len(measurements) != len(info.band_names):
+        raise IngestError(
+            f"{info.path} has {len(info.band_names)} band(s); product {product_doc['name']!r} "
+            f"has {len(measurements)} measurement(s)"
+        )
+    wrong = [m["name"] for m in measurements if np.dtype(m["dtype"]) != np.dtype(info.dtype)]
+    if wrong:
+        raise IngestError(
+            f"{info.path} is {info.dtype}; product {product_doc['name']!r} stores {wrong} as "
+            f"{measurements[0]['dtype']}"
+        )
+    return [m["name"] for m in measurements]
+
+
+def _write_bands(info: RasterInfo, names: Sequence[str], product_doc: dict[str, Any]) -> AssetWriter:
+    by_name = {m["name"]: m for m in product_doc["measurements"]}
+
+    def write(folder: Path) -> list[RasterAsset]:
+        assets = []
+        with rasterio.open(info.path) as src:
+            for index, name in enumerate(names, start=1):
+                target = folder / f"{name}.tif"
+                nodata = by_name[name].get("nodata", info.nodata)
+                categorical = bool(by_name[name].get("flags_definition"))
+                translate_to_cog(src, target, indexes=[index], nodata=nodata, categorical=categorical)
+                band = BandMeta(name=name, dtype=info.dtype, nodata=nodata, unit=by_name[name].get("units"))
+                assets.append(
+                    RasterAsset(name, target, (band,), info.crs, info.shape, src.transform)
+                )
+        return assets
+
+    return write
+
+
+def ingest_file(
+    dc: Datacube, archive_dir: Path, path: Path, *, product: str, when: datetime | None = None
+) -> IngestResult:
+    """Ingest one raster file as a dataset of ``product`` (created from the file if new)."""
+    if not _NAME.match(product):
+        raise IngestError(f"product name {product!r} must be lower-case letters, digits and _")
+    info = inspect_raster(path)
+    when = when or info.tagged_time
+    if when is None:
+        raise IngestError(f"{path} carries no acquisition time: pass --datetime")
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    existing = dc.index.products.get_by_name(product)
+    product_doc = existing.definition if existing else product_doc_for(info, product)
+    names = check_against_product(info, product_doc)
+    dataset_id = str(uuid.uuid5(_NAMESPACE, f"{product}|{info.checksum}|{when.isoformat()}"))
+    if dc.index.datasets.has(dataset_id):
+        item_path = Path(dc.index.datasets.get(dataset_id).uri.removeprefix("file://"))
+        return IngestResult(dataset_id, product, item_path, False, True)
+    item_path = write_dataset(
+        archive_dir,
+        product=product,
+        when=when,
+        dataset_id=dataset_id,
+        write_assets=_write_bands(info, names, product_doc),
+        properties={"sdgcube:source": str(path.resolve()), "sdgcube:source_checksum": info.checksum},
+    )
+    try:
+        with dc.index.transaction():
+            if existing is None:
+                add_product(dc.index, product_doc)
+            index_item(dc, pystac.Item.from_file(str(item_path)), product)
+    except BaseException:
+        remove_dataset(item_path)
+        raise
+    return IngestResult(dataset_id, product, item_path, existing is None, False)

@@ -1,0 +1,117 @@
+"""One typed settings object for the whole of sdgcube.
+
+Sources, highest priority first: keyword arguments, environment variables (``SDGCUBE_`` prefix,
+``__`` for nested fields such as ``SDGCUBE_LIMITS__MAX_PIXELS``), then a YAML file — the one named by
+``SDGCUBE_CONFIG``, else ``sdgcube.yaml`` in the working directory if present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+
+__all__ = ["Limits", "Settings", "config_file", "masked_config"]
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder (``~/.local/share/sdgcube`` on Linux)."""
+    return Path(platformdirs.user_data_dir("sdgcube", appauthor=False))
+
+
+def config_file() -> Path | None:
+    """The YAML file settings are read from, if any."""
+    named = os.environ.get("SDGCUBE_CONFIG")
+    if named:
+        return Path(named)
+    local = Path("sdgcube.yaml")
+    return local if local.exists() else None
+
+
+class Limits(BaseModel):
+    """Server-side limits that protect the server from requests that are too large."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_pixels: int = Field(25_000_000, gt=0, description="Most pixels one coverage or tile request may read")
+    max_job_area_km2: float = Field(
+        50_000.0, gt=0, description="Largest area, in km², that one processing job may cover"
+    )
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one sdgcube installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SDGCUBE_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Archive, embedded index, caches and results live under this folder",
+    )
+    db_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL + PostGIS URL for the index; unset means the embedded PostgreSQL",
+    )
+    dask_address: str | None = Field(
+        None, description="Address of a Dask scheduler; unset means a local cluster"
+    )
+    host: str = Field("127.0.0.1", description="Address the server listens on")
+    port: int = Field(5000, ge=1, le=65535, description="Port the server listens on")
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @property
+    def archive_dir(self) -> Path:
+        """COGs and STAC items of everything ingested or generated."""
+        return self.data_dir / "archive"
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        """PGDATA of the embedded PostgreSQL."""
+        return self.data_dir / "index" / "pgdata"
+
+
+def _mask_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def masked_config(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data, with passwords replaced by ``***``."""
+    data = settings.model_dump(mode="json")
+    if settings.db_url is not None:
+        data["db_url"] = _mask_url(settings.db_url.get_secret_value())
+    else:
+        data["db_url"] = None
+    data["config_file"] = str(config_file()) if config_file() else None
+    return data
