@@ -93,9 +93,11 @@ def write_cog(
         "transform": transform,
         "nodata": nodata,
     }
-    with MemoryFile() as mem, mem.open(**profile) as dataset:
-        dataset.write(bands)
-        translate_to_cog(dataset, target, nodata=nodata, categorical=categorical)
+    with MemoryFile() as mem:
+        with mem.open(**profile) as dataset:
+            dataset.write(bands)
+        with mem.open() as dataset:
+            translate_to_cog(dataset, target, nodata=nodata, categorical=categorical)
 
 
 def sha256_multihash(path: Path) -> str:

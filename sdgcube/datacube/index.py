@@ -59,11 +59,13 @@ def add_product(index: Index, doc: dict[str, Any]) -> Product:
 
 def init_index(settings: Settings) -> Datacube:
     """Create the ODC schema and the built-in products if missing; safe to run any number of times."""
-    env = odc_environment(resolve_index(settings))
+    target = resolve_index(settings)
+    env = odc_environment(target)
     try:
         index = index_connect(env, application_name="sdgcube-init", validate_connection=False)
-        # Roles are the operator's business; ODC's grants also use PostgreSQL 16 syntax.
-        created = index.init_db(with_default_types=True, with_permissions=False)
+        # The postgres driver switches to its own roles while indexing, so it needs them created;
+        # the postgis driver does not, and its grants use PostgreSQL 16 syntax (Debian 12 has 15).
+        created = index.init_db(with_default_types=True, with_permissions=target.driver == "postgres")
     except Exception as exc:
         raise IndexUnavailable(f"cannot initialise the index: {exc}") from exc
     _LOG.info("index schema %s", "created" if created else "already present")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ import numpy as np
 import pystac
 import rasterio
 from datacube import Datacube
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from sdgcube.datacube.archive import AssetWriter, remove_dataset, write_dataset
 from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
@@ -28,7 +29,10 @@ from sdgcube.datacube.indexing import index_item
 from sdgcube.datacube.stac_items import BandMeta, RasterAsset
 from sdgcube.errors import IngestError
 
-__all__ = ["RasterInfo", "IngestResult", "inspect_raster", "check_against_product", "ingest_file"]
+__all__ = [
+    "RasterInfo", "IngestResult", "inspect_raster", "check_against_product", "plan_ingest",
+    "ingest_raster", "ingest_file",
+]  # fmt: skip
 
 _NAMESPACE = uuid.UUID("0c7a9a55-3f0e-4f4b-8a1b-6d5f1f3c2e10")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -75,7 +79,11 @@ def _tagged_time(tags: dict[str, str]) -> datetime | None:
 def inspect_raster(path: Path) -> RasterInfo:
     """Open, check and fully decode a raster; raise IngestError saying what is wrong with it."""
     try:
-        with rasterio.open(path) as src:
+        with warnings.catch_warnings():
+            # A file without georeferencing gets our own one-line error below, not rasterio's warning.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(path)
+        with src:
             if src.subdatasets and src.count == 0:
                 raise IngestError(
                     f"{path} holds {len(src.subdatasets)} subdatasets; ingest one, e.g. {src.subdatasets[0]}"
@@ -163,16 +171,29 @@ def _write_bands(info: RasterInfo, names: Sequence[str], product_doc: dict[str, 
     return write
 
 
-def ingest_file(
-    dc: Datacube, archive_dir: Path, path: Path, *, product: str, when: datetime | None = None
-) -> IngestResult:
-    """Ingest one raster file as a dataset of ``product`` (created from the file if new)."""
+def plan_ingest(
+    dc: Datacube, paths: Sequence[Path], product: str, when: datetime | None = None
+) -> list[RasterInfo]:
+    """Validate every file against the product (or the product the first file would create)."""
     if not _NAME.match(product):
         raise IngestError(f"product name {product!r} must be lower-case letters, digits and _")
-    info = inspect_raster(path)
+    infos = [inspect_raster(path) for path in paths]
+    existing = dc.index.products.get_by_name(product)
+    doc = existing.definition if existing else product_doc_for(infos[0], product)
+    for info in infos:
+        check_against_product(info, doc)
+        if when is None and info.tagged_time is None:
+            raise IngestError(f"{info.path} carries no acquisition time: pass --datetime")
+    return infos
+
+
+def ingest_raster(
+    dc: Datacube, archive_dir: Path, info: RasterInfo, *, product: str, when: datetime | None = None
+) -> IngestResult:
+    """Ingest one validated raster as a dataset of ``product`` (created from the file if new)."""
     when = when or info.tagged_time
     if when is None:
-        raise IngestError(f"{path} carries no acquisition time: pass --datetime")
+        raise IngestError(f"{info.path} carries no acquisition time: pass --datetime")
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     existing = dc.index.products.get_by_name(product)
     product_doc = existing.definition if existing else product_doc_for(info, product)
@@ -187,7 +208,7 @@ def ingest_file(
         when=when,
         dataset_id=dataset_id,
         write_assets=_write_bands(info, names, product_doc),
-        properties={"sdgcube:source": str(path.resolve()), "sdgcube:source_checksum": info.checksum},
+        properties={"sdgcube:source": str(info.path.resolve()), "sdgcube:source_checksum": info.checksum},
     )
     try:
         with dc.index.transaction():
@@ -198,3 +219,11 @@ def ingest_file(
         remove_dataset(item_path)
         raise
     return IngestResult(dataset_id, product, item_path, existing is None, False)
+
+
+def ingest_file(
+    dc: Datacube, archive_dir: Path, path: Path, *, product: str, when: datetime | None = None
+) -> IngestResult:
+    """Validate and ingest one raster file."""
+    (info,) = plan_ingest(dc, [path], product, when)
+    return ingest_raster(dc, archive_dir, info, product=product, when=when)

@@ -1,0 +1,38 @@
+"""The one place where errors become exit codes: 2 and one line on stderr for anything the user can
+fix (bad input, bad configuration, an unreachable index)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from pydantic import ValidationError
+
+from sdgcube.errors import SdgcubeError
+
+__all__ = ["EXIT_USAGE", "user_errors", "fail"]
+
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> typer.Exit:
+    print(f"sdgcube: error: {message}", file=sys.stderr)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except SdgcubeError as exc:
+        raise fail(_one_line(str(exc))) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise fail(f"invalid configuration: {where}: {first['msg']}") from None

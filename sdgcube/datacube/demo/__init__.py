@@ -1,0 +1,5 @@
+"""The synthetic demo archive: a small island in UTM with planted events and exact ground truth."""
+
+from sdgcube.datacube.demo.generate import CHIPS_PER_SIZE, SIZES, generate_demo
+
+__all__ = ["generate_demo", "SIZES", "CHIPS_PER_SIZE"]

@@ -1,0 +1,209 @@
+"""Writing and indexing the demo archive: every product, every year, with planted events and truth."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+from affine import Affine
+from datacube import Datacube
+
+from sdgcube.datacube.archive import AssetWriter, dataset_dir, write_dataset
+from sdgcube.datacube.cog import atomic_path, write_cog
+from sdgcube.datacube.demo import timeseries as ts
+from sdgcube.datacube.demo.chips import CHIP_PIXEL, CHIP_SIZE, make_chip
+from sdgcube.datacube.demo.landscape import CRS, GRIDS, Landscape, make_landscape
+from sdgcube.datacube.demo.truth import admin_units_geojson, events_geojson, truth_document
+from sdgcube.datacube.indexing import index_item, write_archive_catalog
+from sdgcube.datacube.stac_items import BandMeta, RasterAsset
+from sdgcube.errors import InvalidRequest
+
+__all__ = ["DemoJob", "demo_jobs", "generate_demo", "SIZES", "CHIPS_PER_SIZE"]
+
+SIZES = tuple(GRIDS)
+CHIPS_PER_SIZE = {"small": 4, "medium": 16, "large": 64}
+_NAMESPACE = uuid.UUID("3d5c5a8e-4a0b-4b8e-9a43-5b8d0e7f1c22")
+_SR_BANDS = (
+    ("blue", "blue"), ("green", "green"), ("red", "red"),
+    ("nir08", "nir08"), ("swir16", "swir16"), ("swir22", "swir22"),
+)  # fmt: skip
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    """One dataset of the demo archive, written on demand."""
+
+    product: str
+    when: datetime
+    key: str
+    write_assets: AssetWriter
+
+
+def _rng(seed: int, key: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(key.encode())])
+
+
+def _band_asset(
+    folder: Path, name: str, data: np.ndarray, transform: Affine, *, nodata: float | None,
+    unit: str, scale: float | None = None, categorical: bool = False, common_name: str | None = None,
+) -> RasterAsset:  # fmt: skip
+    path = folder / f"{name}.tif"
+    write_cog(data, path, crs=CRS, transform=transform, nodata=nodata, categorical=categorical)
+    band = BandMeta(name, str(data.dtype), nodata, unit=unit, scale=scale, common_name=common_name)
+    return RasterAsset(name, path, (band,), CRS, data.shape[-2:], transform)
+
+
+def _single(ls: Landscape, name: str, make: Callable[[], np.ndarray], **band: Any) -> AssetWriter:
+    return lambda folder: [_band_asset(folder, name, make(), ls.grid.transform, **band)]
+
+
+def _composite_writer(ls: Landscape, year: int, rng: np.random.Generator) -> AssetWriter:
+    def write(folder: Path) -> list[RasterAsset]:
+        bands = ts.annual_composite(ls, year, rng)
+        assets = [
+            _band_asset(folder, name, bands[name], ls.grid.transform, nodata=ts.SR_NODATA,
+                        unit="1", scale=0.0001, common_name=common)
+            for name, common in _SR_BANDS
+        ]  # fmt: skip
+        assets.append(
+            _band_asset(folder, "pixel_quality", bands["pixel_quality"], ls.grid.transform,
+                        nodata=1, unit="bit_index", categorical=True)
+        )  # fmt: skip
+        return assets
+
+    return write
+
+
+def _chip_origin(ls: Landscape, index: int, count: int) -> Affine:
+    """Chips tile the town centre in a square block, 128 m each."""
+    side = int(np.ceil(np.sqrt(count)))
+    t = ls.grid.transform
+    centre = ls.shapes["town"].centroid
+    x0 = t.c + centre.x * t.a - side * CHIP_SIZE * CHIP_PIXEL / 2
+    y0 = t.f + centre.y * t.e + side * CHIP_SIZE * CHIP_PIXEL / 2
+    row, col = divmod(index, side)
+    return Affine(CHIP_PIXEL, 0, x0 + col * CHIP_SIZE * CHIP_PIXEL, 0, -CHIP_PIXEL, y0 - row * CHIP_SIZE * CHIP_PIXEL)
+
+
+def _chip_jobs(ls: Landscape, size: str, seed: int, truth: list[dict[str, Any]]) -> Iterator[DemoJob]:
+    when = datetime(2020, 6, 1, tzinfo=UTC)
+    count = CHIPS_PER_SIZE[size]
+    for index in range(count):
+        chip = make_chip(_rng(seed, f"chip/{index}"))
+        transform = _chip_origin(ls, index, count)
+        truth.append({"chip": index, "buildings": chip.buildings, "building_pixels": int(chip.labels.sum())})
+
+        def rgb(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:  # noqa: ANN001
+            return [
+                _band_asset(folder, name, chip.rgb[i], transform, nodata=0, unit="1", common_name=name)
+                for i, name in enumerate(("red", "green", "blue"))
+            ]
+
+        def labels(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:  # noqa: ANN001
+            return [_band_asset(folder, "building", chip.labels, transform, nodata=255, unit="class", categorical=True)]
+
+        yield DemoJob("hires_rgb", when, f"hires_rgb/{index}", rgb)
+        yield DemoJob("building_labels", when, f"building_labels/{index}", labels)
+
+
+def demo_jobs(ls: Landscape, size: str, seed: int, chip_truth: list[dict[str, Any]]) -> Iterator[DemoJob]:
+    """Every dataset of the archive, in time order within each product."""
+    for year in ts.YEARS:
+        when = datetime(year, 7, 1, tzinfo=UTC)
+        yield DemoJob("sr_annual", when, f"sr/{year}", _composite_writer(ls, year, _rng(seed, f"sr/{year}")))
+        yield DemoJob("land_cover", when, f"lc/{year}",
+                      _single(ls, "land_cover", lambda y=year: ts.land_cover(ls, y), nodata=0, unit="class", categorical=True))  # fmt: skip
+        gap = int(_rng(seed, f"gap/{year}").integers(len(ts.QUARTER_DATES)))
+        for quarter, (month, day) in enumerate(ts.QUARTER_DATES):
+            key = f"water/{year}/{quarter}"
+            rng = _rng(seed, key)
+            make = lambda y=year, q=quarter, r=rng, g=gap: ts.water_observation(ls, y, q, g, r)  # noqa: E731
+            yield DemoJob("surface_water", datetime(year, month, day, tzinfo=UTC), key,
+                          _single(ls, "water", make, nodata=255, unit="class", categorical=True))  # fmt: skip
+    for year in ts.BUILT_UP_YEARS:
+        yield DemoJob("built_up", datetime(year, 7, 1, tzinfo=UTC), f"built/{year}",
+                      _single(ls, "built_up", lambda y=year: ts.built_up(ls, y).astype(np.uint8), nodata=255, unit="class", categorical=True))  # fmt: skip
+    for year in ts.POPULATION_YEARS:
+        yield DemoJob("population", datetime(year, 7, 1, tzinfo=UTC), f"pop/{year}",
+                      _single(ls, "population", lambda y=year: ts.population(ls, y), nodata=float("nan"), unit="persons"))  # fmt: skip
+    for year in ts.SOC_YEARS:
+        rng = _rng(seed, f"soc/{year}")
+        yield DemoJob("soil_organic_carbon", datetime(year, 7, 1, tzinfo=UTC), f"soc/{year}",
+                      _single(ls, "soc", lambda y=year, r=rng: ts.soil_carbon(ls, y, r), nodata=ts.SOC_NODATA, unit="t/ha"))  # fmt: skip
+    yield from _chip_jobs(ls, size, seed, chip_truth)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1))
+
+
+def _remove_previous(dc: Datacube, demo_dir: Path, archive_dir: Path, keep: set[str]) -> None:
+    """Drop the datasets of an earlier demo archive of another size or seed."""
+    manifest = demo_dir / "manifest.json"
+    if not manifest.exists():
+        return
+    old = [entry for entry in json.loads(manifest.read_text())["datasets"] if entry["id"] not in keep]
+    ids = [entry["id"] for entry in old if dc.index.datasets.has(entry["id"])]
+    if ids:
+        dc.index.datasets.archive(ids)
+        dc.index.datasets.purge(ids)
+    for entry in old:
+        item = Path(entry["item"])
+        if item.parent.is_dir():
+            for child in item.parent.iterdir():
+                child.unlink()
+            item.parent.rmdir()
+
+
+def generate_demo(
+    dc: Datacube,
+    archive_dir: Path,
+    demo_dir: Path,
+    *,
+    size: str = "small",
+    seed: int = 42,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write, index and catalogue the demo archive; return its truth document.
+
+    Deterministic per (size, seed). Datasets already indexed are kept, so a re-run is quick."""
+    if size not in GRIDS:
+        raise InvalidRequest(f"demo size {size!r} is not one of {', '.join(SIZES)}")
+    ls = make_landscape(GRIDS[size], np.random.default_rng(seed))
+    chip_truth: list[dict[str, Any]] = []
+    jobs = list(demo_jobs(ls, size, seed, chip_truth))
+    if on_total:
+        on_total(len(jobs))
+    ids = {job.key: str(uuid.uuid5(_NAMESPACE, f"{size}/{seed}/{job.key}")) for job in jobs}
+    _remove_previous(dc, demo_dir, archive_dir, set(ids.values()))
+    manifest = []
+    for job in jobs:
+        dataset_id = ids[job.key]
+        item_path = dataset_dir(archive_dir, job.product, job.when, dataset_id) / "item.json"
+        if not (dc.index.datasets.has(dataset_id) and item_path.exists()):
+            item_path = write_dataset(
+                archive_dir, product=job.product, when=job.when, dataset_id=dataset_id,
+                write_assets=job.write_assets, properties={"sdgcube:demo": f"{size}/{seed}"},
+            )  # fmt: skip
+            index_item(dc, pystac.Item.from_file(str(item_path)), job.product)
+        manifest.append({"id": dataset_id, "product": job.product, "item": str(item_path)})
+        if progress:
+            progress(job.product)
+    write_archive_catalog(archive_dir)
+    truth = truth_document(ls, size=size, seed=seed, chips=chip_truth)
+    _write_json(demo_dir / "truth.json", truth)
+    _write_json(demo_dir / "events.geojson", events_geojson(ls))
+    _write_json(demo_dir / "admin_units.geojson", admin_units_geojson(ls))
+    _write_json(demo_dir / "manifest.json", {"size": size, "seed": seed, "datasets": manifest})
+    return truth
