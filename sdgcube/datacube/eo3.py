@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pystac
 import rasterio
 
 from sdgcube.errors import IngestError
 
-__all__ = ["as_uri", "ItemBand", "item_bands", "dataset_uuid", "item_to_eo3", "product_doc_from_item"]
+__all__ = ["default_nodata", "as_uri", "product_name", "ItemBand", "item_bands", "dataset_uuid", "item_to_eo3", "product_doc_from_item"]
 
 _NAMESPACE = uuid.UUID("6b1f2c52-8a0d-4c4e-9a57-0c9ed5b2f1a3")
 _COMMON_NAMES = {
@@ -34,6 +35,8 @@ class ItemBand:
 
     name: str
     asset_key: str
+    aliases: tuple[str, ...]
+    """Provider names of the band (asset key, eo:bands name) other than ``name``."""
     href: str
     band: int
     dtype: str
@@ -42,6 +45,15 @@ class ItemBand:
     crs: str
     shape: tuple[int, int]
     transform: tuple[float, ...]
+
+
+def default_nodata(dtype: str) -> float:
+    """ODC needs a nodata value: NaN for floats, else the end of the range data rarely uses."""
+    kind = np.dtype(dtype)
+    if np.issubdtype(kind, np.floating):
+        return float("nan")
+    limits = np.iinfo(kind)
+    return int(limits.min) if limits.min < 0 else int(limits.max)
 
 
 def as_uri(href: str) -> str:
@@ -59,6 +71,11 @@ def dataset_uuid(item: pystac.Item) -> uuid.UUID:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "band"
+
+
+def product_name(collection_id: str) -> str:
+    """An ODC product name (word characters only) for a STAC collection id."""
+    return _slug(collection_id)
 
 
 def _band_name(asset_key: str, eo_band: dict[str, Any] | None, count: int) -> str:
@@ -110,10 +127,15 @@ def item_bands(item: pystac.Item) -> list[ItemBand]:
             eo_band = eo_bands[i] if i < len(eo_bands) else None
             rb = raster_bands[i] if i < len(raster_bands) else {}
             nodata = rb.get("nodata")
+            name = _band_name(key, eo_band, count)
+            provider = [_slug(key)] if count == 1 else []
+            if eo_band and eo_band.get("name"):
+                provider.append(_slug(eo_band["name"]))
             bands.append(
                 ItemBand(
-                    name=_band_name(key, eo_band, count),
+                    name=name,
                     asset_key=key,
+                    aliases=tuple(dict.fromkeys(a for a in provider if a != name)),
                     href=href,
                     band=i + 1,
                     dtype=rb.get("data_type") or "float32",
@@ -197,12 +219,10 @@ def product_doc_from_item(item: pystac.Item, name: str, description: str | None 
     """A new eo3 product whose measurements are the item's bands."""
     measurements = []
     for band in item_bands(item):
-        entry: dict[str, Any] = {"name": band.name, "dtype": band.dtype, "units": band.unit or "1"}
-        if band.nodata is not None:
-            entry["nodata"] = band.nodata
-        alias = _slug(band.asset_key)
-        if alias != band.name:
-            entry["aliases"] = [alias]
+        nodata = band.nodata if band.nodata is not None else default_nodata(band.dtype)
+        entry: dict[str, Any] = {"name": band.name, "dtype": band.dtype, "units": band.unit or "1", "nodata": nodata}
+        if band.aliases:
+            entry["aliases"] = list(band.aliases)
         measurements.append(entry)
     return {
         "name": name,

@@ -9,7 +9,14 @@ import pystac
 from datacube import Datacube
 from datacube.index.hl import Doc2Dataset
 
-from sdgcube.datacube.eo3 import as_uri, dataset_uuid, item_bands, item_to_eo3, product_doc_from_item
+from sdgcube.datacube.eo3 import (
+    as_uri,
+    dataset_uuid,
+    item_bands,
+    item_to_eo3,
+    product_doc_from_item,
+    product_name,
+)
 from sdgcube.datacube.index import add_product
 from sdgcube.datacube.stac_items import ITEM_FILE
 from sdgcube.errors import IngestError
@@ -39,9 +46,10 @@ def _product_measurements(dc: Datacube, product: str, item: pystac.Item) -> dict
 
 def index_item(dc: Datacube, item: pystac.Item, product: str | None = None) -> bool:
     """Index one item; create its product from it if the product is new. True if newly added."""
-    name = product or item.collection_id
-    if not name:
+    if not (product or item.collection_id):
         raise IngestError(f"item {item.id!r} names no collection: pass a product name")
+    # ODC product names are word characters only; STAC collection ids often hold dashes.
+    name = product or product_name(item.collection_id or "")
     if dc.index.products.get_by_name(name) is None:
         add_product(dc.index, product_doc_from_item(item, name))
     if dc.index.datasets.has(dataset_uuid(item)):

@@ -24,6 +24,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from sdgcube.datacube.archive import AssetWriter, remove_dataset, write_dataset
 from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
+from sdgcube.datacube.eo3 import default_nodata
 from sdgcube.datacube.index import add_product
 from sdgcube.datacube.indexing import index_item
 from sdgcube.datacube.stac_items import BandMeta, RasterAsset
@@ -119,12 +120,11 @@ def _measurement_names(info: RasterInfo, product: str) -> list[str]:
 
 def product_doc_for(info: RasterInfo, product: str) -> dict[str, Any]:
     """A new eo3 product shaped like the file: its bands, dtype and nodata."""
-    measurements = []
-    for name, unit in zip(_measurement_names(info, product), info.units, strict=True):
-        entry: dict[str, Any] = {"name": name, "dtype": info.dtype, "units": unit or "1"}
-        if info.nodata is not None:
-            entry["nodata"] = info.nodata
-        measurements.append(entry)
+    nodata = info.nodata if info.nodata is not None else default_nodata(info.dtype)
+    measurements = [
+        {"name": name, "dtype": info.dtype, "units": unit or "1", "nodata": nodata}
+        for name, unit in zip(_measurement_names(info, product), info.units, strict=True)
+    ]
     return {
         "name": product,
         "description": f"Ingested by sdgcube from {info.path.name}",
@@ -180,6 +180,11 @@ def plan_ingest(
     infos = [inspect_raster(path) for path in paths]
     existing = dc.index.products.get_by_name(product)
     doc = existing.definition if existing else product_doc_for(infos[0], product)
+    if existing is None:
+        try:
+            dc.index.products.from_doc(doc)
+        except Exception as exc:
+            raise IngestError(f"{infos[0].path} cannot define product {product!r}: {exc}") from None
     for info in infos:
         check_against_product(info, doc)
         if when is None and info.tagged_time is None:

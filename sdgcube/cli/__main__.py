@@ -1,0 +1,3 @@
+from sdgcube.cli import main
+
+main()

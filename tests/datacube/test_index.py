@@ -1,0 +1,38 @@
+"""The index on both backends: idempotent initialisation and the built-in products."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sdgcube.datacube.cube import Cube
+from sdgcube.datacube.index import init_index
+from sdgcube.datacube.indexing import index_items, read_items
+from sdgcube.datacube.products import builtin_product_names
+from tests.stac_fixtures import landsat_item, sentinel_item
+
+
+def test_init_is_idempotent_and_adds_every_builtin_product(empty_cube: Cube):
+    names = [p.name for p in empty_cube.products()]
+    assert set(builtin_product_names()) <= set(names)
+    again = init_index(empty_cube.settings)
+    assert sorted(p.name for p in again.index.products.get_all()) == sorted(names)
+
+
+def test_builtin_products_carry_units_nodata_and_flags(empty_cube: Cube):
+    sr = empty_cube.product("sr_annual").measurements
+    assert sr["red"]["nodata"] == -9999 and sr["red"]["units"] == "1"
+    assert set(sr["pixel_quality"]["flags_definition"]) == {"fill", "cloud", "cloud_shadow", "water"}
+    classes = empty_cube.product("land_cover").measurements["land_cover"]["flags_definition"]["land_cover"]["values"]
+    assert {int(k): v for k, v in classes.items()}[5] == "artificial"
+
+
+def test_index_stac_catalog_of_two_providers(empty_cube: Cube, tmp_path):
+    items = [landsat_item(tmp_path / f"ls{m}", datetime(2021, m, 4, tzinfo=UTC), value=7000 + m) for m in (3, 4)]
+    items.append(sentinel_item(tmp_path / "s2"))
+    dc = empty_cube.dc
+    assert index_items(dc, read_items(tmp_path)) == 3
+    assert index_items(dc, read_items(tmp_path)) == 0
+    ls = empty_cube.load("landsat_c2l2_sr", chunks=None, measurements=["red", "sr_b4"])
+    assert ls.sizes["time"] == 2 and int(ls.red.isel(time=1).values[0, 0]) == 7004 + 2
+    s2 = empty_cube.load("sentinel_2_l2a", measurements=["swir22", "red"], chunks=None)
+    assert s2.red.shape == (1, 60, 60) and int(s2.swir22.values[0, 59, 59]) == 1012
