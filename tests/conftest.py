@@ -3,6 +3,7 @@ and the small demo archive."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -81,7 +82,8 @@ def demo(backend: str, make_settings: Callable[[str], Settings]) -> tuple[Cube, 
     """The small demo archive (seed 7), indexed on each backend, with its truth document."""
     settings = make_settings(backend)
     dc = init_index(settings)
-    truth = generate_demo(dc, settings.archive_dir, settings.data_dir / "demo", size="small", seed=7)
+    generate_demo(dc, settings.archive_dir, settings.data_dir / "demo", size="small", seed=7)
+    truth = json.loads((settings.data_dir / "demo" / "truth.json").read_text())
     return Cube(dc, settings), truth
 
 

@@ -1,0 +1,1 @@
+"""The one Starlette application composing pygeoapi, TiTiler and MapProxy (issue 3)."""

@@ -1,0 +1,1 @@
+"""Torch segmentation models behind one ``predict(chips) -> masks`` protocol."""

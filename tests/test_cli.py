@@ -1,0 +1,64 @@
+"""The real ``sdgcube`` command, as a user runs it: demo archive, listings, ingest and its errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdgcube.datacube.products import builtin_product_names
+
+pytestmark = pytest.mark.slow
+SDGCUBE = str(Path(sys.executable).with_name("sdgcube"))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDGCUBE_")}
+    env["SDGCUBE_DATA_DIR"] = str(data_dir)
+    return subprocess.run([SDGCUBE, *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_demo_data_then_products_and_datasets(data_dir):
+    done = run(data_dir, "demo-data", "--size", "small", "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    products = run(data_dir, "products")
+    assert products.stdout.split() == sorted(builtin_product_names())
+    assert "8 products, 168 datasets" in products.stderr
+    lines = run(data_dir, "datasets", "land_cover", "--time", "2000/2004").stdout.splitlines()
+    assert len(lines) == 5 and lines[0].split("\t")[1].startswith("2000-07-01")
+
+
+def test_ingest_outside_raster_and_refuse_corrupt_one(data_dir, make_raster, tmp_path):
+    data = np.random.default_rng(2).random((30, 40)).astype("float32")
+    good = make_raster(data, nodata=-1.0)
+    done = run(data_dir, "ingest", str(good), "--product", "rainfall", "--datetime", "2022-03-01")
+    assert done.returncode == 0, done.stderr
+    assert "\tindexed\t" in done.stdout
+    again = run(data_dir, "ingest", str(good), "--product", "rainfall", "--datetime", "2022-03-01")
+    assert "already indexed" in again.stdout
+    assert len(run(data_dir, "datasets", "rainfall").stdout.splitlines()) == 1
+
+    corrupt = tmp_path / "corrupt.tif"
+    corrupt.write_bytes(good.read_bytes()[:300])
+    before = run(data_dir, "products")
+    bad = run(data_dir, "ingest", str(good), str(corrupt), "--product", "rainfall", "--datetime", "2022-03-02")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("sdgcube: error:") and "corrupt.tif" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert run(data_dir, "products").stderr == before.stderr
+    assert len(run(data_dir, "datasets", "rainfall").stdout.splitlines()) == 1
+
+
+def test_unknown_product_and_bad_size_exit_2(data_dir):
+    for args in (["datasets", "nope"], ["demo-data", "--size", "huge"], ["ingest", "/nonexistent.tif", "--product", "x"]):
+        done = run(data_dir, *args)
+        assert done.returncode == 2 and done.stderr.startswith("sdgcube: error:"), (args, done.stderr)
