@@ -64,6 +64,6 @@ def test_cloud_mask_removes_exactly_the_flagged_pixels(demo):
 )
 def test_bad_requests_say_what_is_wrong(demo, kwargs, error, message):
     cube, _ = demo
-    product = kwargs.pop("product")
+    options = {k: v for k, v in kwargs.items() if k != "product"}
     with pytest.raises(error, match=message):
-        cube.load(product, **kwargs)
+        cube.load(kwargs["product"], **options)
