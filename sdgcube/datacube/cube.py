@@ -138,7 +138,7 @@ class Cube:
             output_crs=str(out_crs),
             resolution=resxy_(res[0], -res[1]),
             align=align,
-            dask_chunks=dict(chunks) if chunks is not None else None,
+            dask_chunks=_spatial_chunks(chunks, out_crs),
             **query,
         )
         if mask_nodata or mask_clouds:
@@ -146,6 +146,16 @@ class Cube:
             if measurements:
                 data = data[list(measurements)]
         return data
+
+
+def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS) -> dict[str, int] | None:
+    """Chunks keyed by the dimension names ODC gives this CRS (``latitude``/``longitude`` if geographic)."""
+    if chunks is None:
+        return None
+    if not crs.geographic:
+        return dict(chunks)
+    names = {"y": "latitude", "x": "longitude"}
+    return {names.get(dim, dim): size for dim, size in chunks.items()}
 
 
 def _aliases(product: Product) -> set[str]:

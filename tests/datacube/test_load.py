@@ -32,9 +32,10 @@ def test_bbox_in_wgs84_and_in_native_crs_agree(demo):
     assert wgs.built_up.shape[1] >= 40 and wgs.built_up.shape[2] >= 50
 
 
-def test_reprojected_load(demo):
+@pytest.mark.parametrize("chunks", [None, {"time": 1, "y": 64, "x": 64}])
+def test_reprojected_load(demo, chunks):
     cube, _ = demo
-    ds = cube.load("land_cover", time="2000", crs="EPSG:4326", resolution=0.0005, chunks=None)
+    ds = cube.load("land_cover", time="2000", crs="EPSG:4326", resolution=0.0005, chunks=chunks)
     assert ds.odc.geobox.crs == "EPSG:4326"
     assert isinstance(ds.odc.geobox.boundingbox, BoundingBox) and -180 < float(ds.longitude.mean()) < 180
     assert (ds.land_cover.values == 7).any() and (ds.land_cover.values == 1).any()
