@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import xarray as xr
@@ -30,12 +31,15 @@ __all__ = ["Cube", "open_cube", "NativeGrid", "DEFAULT_CHUNKS"]
 DEFAULT_CHUNKS: Mapping[str, int] = {"time": 1, "y": 1024, "x": 1024}
 
 
+@dataclass(frozen=True)
 class NativeGrid:
     """CRS, pixel size and pixel-corner alignment shared by most datasets of a product."""
 
-    def __init__(self, crs: CRS, res_x: float, res_y: float, align_x: float, align_y: float) -> None:
-        self.crs, self.res_x, self.res_y = crs, res_x, res_y
-        self.align_x, self.align_y = align_x, align_y
+    crs: CRS
+    res_x: float
+    res_y: float
+    align_x: float
+    align_y: float
 
     @classmethod
     def of(cls, datasets: Sequence[Dataset]) -> NativeGrid:

@@ -19,7 +19,7 @@ import rasterio
 
 from sdgcube.errors import IngestError
 
-__all__ = ["default_nodata", "as_uri", "product_name", "ItemBand", "item_bands", "dataset_uuid", "item_to_eo3", "product_doc_from_item"]
+__all__ = ["slug", "default_nodata", "as_uri", "product_name", "ItemBand", "item_bands", "dataset_uuid", "item_to_eo3", "product_doc_from_item"]
 
 _NAMESPACE = uuid.UUID("6b1f2c52-8a0d-4c4e-9a57-0c9ed5b2f1a3")
 _COMMON_NAMES = {
@@ -69,24 +69,25 @@ def dataset_uuid(item: pystac.Item) -> uuid.UUID:
         return uuid.uuid5(_NAMESPACE, f"{item.collection_id}/{item.id}")
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """Lower-case word characters only: a valid ODC product or measurement name."""
     return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "band"
 
 
 def product_name(collection_id: str) -> str:
     """An ODC product name (word characters only) for a STAC collection id."""
-    return _slug(collection_id)
+    return slug(collection_id)
 
 
 def _band_name(asset_key: str, eo_band: dict[str, Any] | None, count: int) -> str:
     common = (eo_band or {}).get("common_name")
-    if _slug(asset_key) in _COMMON_NAMES and count == 1:
-        return _slug(asset_key)
+    if slug(asset_key) in _COMMON_NAMES and count == 1:
+        return slug(asset_key)
     if common:
-        return _slug(common)
+        return slug(common)
     if count == 1:
-        return _slug(asset_key)
-    return _slug((eo_band or {}).get("name") or asset_key)
+        return slug(asset_key)
+    return slug((eo_band or {}).get("name") or asset_key)
 
 
 def _grid(item: pystac.Item, asset: pystac.Asset, href: str) -> tuple[str, tuple[int, int], tuple[float, ...], int, list[dict[str, Any]]]:
@@ -128,9 +129,9 @@ def item_bands(item: pystac.Item) -> list[ItemBand]:
             rb = raster_bands[i] if i < len(raster_bands) else {}
             nodata = rb.get("nodata")
             name = _band_name(key, eo_band, count)
-            provider = [_slug(key)] if count == 1 else []
+            provider = [slug(key)] if count == 1 else []
             if eo_band and eo_band.get("name"):
-                provider.append(_slug(eo_band["name"]))
+                provider.append(slug(eo_band["name"]))
             bands.append(
                 ItemBand(
                     name=name,

@@ -24,7 +24,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from sdgcube.datacube.archive import AssetWriter, remove_dataset, write_dataset
 from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
-from sdgcube.datacube.eo3 import default_nodata
+from sdgcube.datacube.eo3 import default_nodata, slug
 from sdgcube.datacube.index import add_product
 from sdgcube.datacube.indexing import index_item
 from sdgcube.datacube.stac_items import BandMeta, RasterAsset
@@ -63,10 +63,6 @@ class IngestResult:
     already_indexed: bool
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
-
-
 def _tagged_time(tags: dict[str, str]) -> datetime | None:
     value = tags.get("TIFFTAG_DATETIME")
     if not value:
@@ -95,7 +91,7 @@ def inspect_raster(path: Path) -> RasterInfo:
                 raise IngestError(f"{path} mixes band data types {sorted(set(src.dtypes))}")
             for _, window in src.block_windows(1):
                 src.read(window=window)
-            names = [_slug(d) if d else "" for d in src.descriptions]
+            names = [slug(d) if d else "" for d in src.descriptions]
             return RasterInfo(
                 path=path,
                 crs=src.crs.to_string(),

@@ -73,21 +73,15 @@ def test_deforestation_patch_changes_class_in_its_year(demo):
 def test_rangeland_ndvi_trend_from_the_cloud_masked_archive(demo):
     cube, truth = demo
     event = truth["rangeland_degradation"]
-    sr = cube.load("sr_annual", measurements=["red", "nir08"], mask_nodata=True, mask_clouds=True, chunks=None)
-    ndvi = ((sr.nir08 - sr.red) / (sr.nir08 + sr.red)).values
-    lc2000 = cube.load("land_cover", time="2000", chunks=None).land_cover.values[0]
-    years = sr.time.dt.year.values.astype(float)
-    means = np.nanmean(ndvi, axis=(1, 2))
-    assert np.isfinite(means).all()
     events = json.loads((cube.settings.data_dir / "demo" / "events.geojson").read_text())
     geometry = next(f["geometry"] for f in events["features"] if f["id"] == "rangeland")
     inner = cube.load("sr_annual", geometry=geometry, measurements=["red", "nir08"], mask_nodata=True, mask_clouds=True, chunks=None)
     inner_ndvi = ((inner.nir08 - inner.red) / (inner.nir08 + inner.red)).values
     grass = cube.load("land_cover", geometry=geometry, time="2000", chunks=None).land_cover.values[0] == 2
     series = np.array([np.nanmedian(layer[grass]) for layer in inner_ndvi])
+    years = inner.time.dt.year.values.astype(float)
     slope = np.polyfit(years, series, 1)[0]
     assert slope == pytest.approx(event["ndvi_slope_per_year"], abs=0.002)
-    assert (lc2000 == 1).sum() > 0
 
 
 def test_built_up_area_and_population_match_truth(demo):
