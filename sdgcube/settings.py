@@ -113,5 +113,6 @@ def masked_config(settings: Settings) -> dict[str, Any]:
         data["db_url"] = _mask_url(settings.db_url.get_secret_value())
     else:
         data["db_url"] = None
-    data["config_file"] = str(config_file()) if config_file() else None
+    path = config_file()
+    data["config_file"] = str(path) if path else None
     return data

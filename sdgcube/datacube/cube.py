@@ -14,7 +14,7 @@ from odc.geo import resxy_, xy_
 from odc.geo.crs import CRS
 
 from sdgcube.datacube.index import connect
-from sdgcube.datacube.masking import apply_masks
+from sdgcube.datacube.masking import apply_masks, is_bit_flags
 from sdgcube.datacube.query import (
     TimeLike,
     norm_bbox,
@@ -170,7 +170,7 @@ def _flag_measurements(product: Product) -> list[str]:
     return [
         name
         for name, m in product.measurements.items()
-        if any(isinstance(f.get("bits"), int) for f in (m.get("flags_definition") or {}).values())
+        if is_bit_flags(m.get("flags_definition"))
     ]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pystac
 from datacube import Datacube
 from datacube.index.hl import Doc2Dataset
+from datacube.model import Product
 
 from sdgcube.datacube.eo3 import (
     as_uri,
@@ -26,10 +27,9 @@ __all__ = ["index_item", "index_items", "read_items", "write_archive_catalog"]
 Progress = Callable[[int], None]
 
 
-def _product_measurements(dc: Datacube, product: str, item: pystac.Item) -> dict[str, str]:
+def _product_measurements(definition: Product, item: pystac.Item) -> dict[str, str]:
     """Map the product's measurements to the item's band names (by name, then by alias)."""
-    definition = dc.index.products.get_by_name(product)
-    assert definition is not None
+    product = definition.name
     names = {band.name for band in item_bands(item)}
     mapping = {}
     for name, meas in definition.measurements.items():
@@ -50,11 +50,12 @@ def index_item(dc: Datacube, item: pystac.Item, product: str | None = None) -> b
         raise IngestError(f"item {item.id!r} names no collection: pass a product name")
     # ODC product names are word characters only; STAC collection ids often hold dashes.
     name = product or product_name(item.collection_id or "")
-    if dc.index.products.get_by_name(name) is None:
-        add_product(dc.index, product_doc_from_item(item, name))
+    definition = dc.index.products.get_by_name(name) or add_product(
+        dc.index, product_doc_from_item(item, name)
+    )
     if dc.index.datasets.has(dataset_uuid(item)):
         return False
-    doc = item_to_eo3(item, name, _product_measurements(dc, name, item))
+    doc = item_to_eo3(item, name, _product_measurements(definition, item))
     resolver = Doc2Dataset(dc.index, products=[name], verify_lineage=False, skip_lineage=True)
     dataset, error = resolver(doc, as_uri(item.get_self_href() or ""))
     if error:

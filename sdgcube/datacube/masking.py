@@ -7,19 +7,19 @@ from datacube.utils.masking import get_flags_def, make_mask, mask_invalid_data
 
 from sdgcube.errors import InvalidRequest
 
-__all__ = ["flag_bands", "clear_sky", "apply_masks"]
+__all__ = ["is_bit_flags", "flag_bands", "clear_sky", "apply_masks"]
 
 _UNCLEAR_FLAGS = ("fill", "cloud", "cloud_shadow")
 
 
+def is_bit_flags(flags_definition: dict | None) -> bool:
+    """True for quality bits (a flag on one bit), False for class codes spread over a whole byte."""
+    return any(isinstance(flag.get("bits"), int) for flag in (flags_definition or {}).values())
+
+
 def flag_bands(ds: xr.Dataset) -> list[str]:
-    """Bands whose values are bit flags (they carry a ``flags_definition`` with bit positions)."""
-    names = []
-    for name, band in ds.data_vars.items():
-        flags = band.attrs.get("flags_definition") or {}
-        if any(isinstance(f.get("bits"), int) for f in flags.values()):
-            names.append(str(name))
-    return names
+    """Bands whose values are bit flags."""
+    return [str(name) for name, band in ds.data_vars.items() if is_bit_flags(band.attrs.get("flags_definition"))]
 
 
 def clear_sky(pq: xr.DataArray) -> xr.DataArray:

@@ -147,7 +147,7 @@ def _write_json(path: Path, data: Any) -> None:
         tmp.write_text(json.dumps(data, indent=1))
 
 
-def _remove_previous(dc: Datacube, demo_dir: Path, archive_dir: Path, keep: set[str]) -> None:
+def _remove_previous(dc: Datacube, demo_dir: Path, keep: set[str]) -> None:
     """Drop the datasets of an earlier demo archive of another size or seed."""
     manifest = demo_dir / "manifest.json"
     if not manifest.exists():
@@ -186,7 +186,7 @@ def generate_demo(
     if on_total:
         on_total(len(jobs))
     ids = {job.key: str(uuid.uuid5(_NAMESPACE, f"{size}/{seed}/{job.key}")) for job in jobs}
-    _remove_previous(dc, demo_dir, archive_dir, set(ids.values()))
+    _remove_previous(dc, demo_dir, set(ids.values()))
     manifest = []
     for job in jobs:
         dataset_id = ids[job.key]
