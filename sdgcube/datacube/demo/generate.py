@@ -24,6 +24,7 @@ from sdgcube.datacube.demo.landscape import CRS, GRIDS, Landscape, make_landscap
 from sdgcube.datacube.demo.truth import admin_units_geojson, events_geojson, truth_document
 from sdgcube.datacube.indexing import index_item, write_archive_catalog
 from sdgcube.datacube.stac_items import BandMeta, RasterAsset
+from sdgcube.datacube.vectors import vector_store_at
 from sdgcube.errors import InvalidRequest
 
 __all__ = ["DemoJob", "demo_jobs", "generate_demo", "SIZES", "CHIPS_PER_SIZE"]
@@ -206,4 +207,8 @@ def generate_demo(
     _write_json(demo_dir / "events.geojson", events_geojson(ls))
     _write_json(demo_dir / "admin_units.geojson", admin_units_geojson(ls))
     _write_json(demo_dir / "manifest.json", {"size": size, "seed": seed, "datasets": manifest})
+    # The districts become the ``admin_units`` collection, in the same database as the index.
+    vector_store_at(dc.index.environment.db_url).load_file(
+        demo_dir / "admin_units.geojson", name="admin_units", id_field="unit_id", title="Demo districts"
+    )
     return truth

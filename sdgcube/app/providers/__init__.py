@@ -1,0 +1,1 @@
+"""pygeoapi provider plugins over sdgcube's stores, named by dotted path in the pygeoapi config."""
