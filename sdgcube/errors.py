@@ -12,9 +12,13 @@ __all__ = [
     "ConfigError",
     "IndexUnavailable",
     "UnknownProduct",
+    "UnknownCollection",
     "InvalidRequest",
     "IngestError",
     "NoData",
+    "LimitExceeded",
+    "UnknownJob",
+    "JobCancelled",
 ]
 
 
@@ -41,6 +45,17 @@ class UnknownProduct(SdgcubeError, KeyError):
         return f"unknown product {self.name!r}"
 
 
+class UnknownCollection(SdgcubeError, KeyError):
+    """A vector layer (feature collection) name that the index does not hold."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"unknown collection {self.name!r}"
+
+
 class InvalidRequest(SdgcubeError, ValueError):
     """A caller asked for something malformed: a bad bbox, time, CRS or parameter."""
 
@@ -51,3 +66,22 @@ class IngestError(SdgcubeError, ValueError):
 
 class NoData(SdgcubeError, LookupError):
     """The request is well formed but no indexed data matches it."""
+
+
+class LimitExceeded(InvalidRequest):
+    """The request is valid but larger than this server's configured limits allow."""
+
+
+class UnknownJob(SdgcubeError, KeyError):
+    """A job identifier that the job table does not hold."""
+
+    def __init__(self, identifier: str) -> None:
+        super().__init__(identifier)
+        self.identifier = identifier
+
+    def __str__(self) -> str:
+        return f"unknown job {self.identifier!r}"
+
+
+class JobCancelled(SdgcubeError):
+    """The job was dismissed while it ran; raised inside the job to stop its work."""

@@ -69,7 +69,13 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(5000, ge=1, le=65535, description="Port the server listens on")
+    public_url: str | None = Field(
+        None, description="URL clients reach the server at (behind a proxy); http://host:port if unset"
+    )
     limits: Limits = Field(default_factory=Limits)
+    watch_interval_s: float = Field(
+        2.0, gt=0, description="How often a running server looks for new products, results and layers"
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -90,6 +96,11 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
+
+    @property
+    def base_url(self) -> str:
+        """The server's public URL, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def archive_dir(self) -> Path:

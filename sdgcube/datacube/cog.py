@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,8 +79,9 @@ def write_cog(
     transform: Affine,
     nodata: float | None,
     categorical: bool = False,
+    band_names: Sequence[str] | None = None,
 ) -> None:
-    """Write a (bands, y, x) or (y, x) array as a COG."""
+    """Write a (bands, y, x) or (y, x) array as a COG, with optional band descriptions."""
     bands = data[np.newaxis] if data.ndim == 2 else data
     count, height, width = bands.shape
     profile = {
@@ -96,6 +97,8 @@ def write_cog(
     with MemoryFile() as mem:
         with mem.open(**profile) as dataset:
             dataset.write(bands)
+            for index, name in enumerate(band_names or [], start=1):
+                dataset.set_band_description(index, name)
         with mem.open() as dataset:
             translate_to_cog(dataset, target, nodata=nodata, categorical=categorical)
 

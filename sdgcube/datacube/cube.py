@@ -12,6 +12,7 @@ from datacube import Datacube
 from datacube.model import Dataset, Product
 from odc.geo import resxy_, xy_
 from odc.geo.crs import CRS
+from odc.geo.geobox import GeoBox
 
 from sdgcube.datacube.index import connect
 from sdgcube.datacube.masking import apply_masks, is_bit_flags
@@ -100,18 +101,22 @@ class Cube:
         chunks: Mapping[str, int] | None = DEFAULT_CHUNKS,
         mask_nodata: bool = False,
         mask_clouds: bool = False,
+        geobox: GeoBox | None = None,
     ) -> xr.Dataset:
         """Load a product as a dask-backed Dataset (eager when ``chunks`` is None).
 
         Without ``crs``/``resolution`` the product's native grid is used. ``bbox`` is in
-        ``bbox_crs`` (WGS 84 by default); ``geometry`` is GeoJSON in ``geometry_crs``."""
+        ``bbox_crs`` (WGS 84 by default); ``geometry`` is GeoJSON in ``geometry_crs``. A ``geobox``
+        is the exact output grid, replacing area, CRS and resolution."""
         definition = self.product(product)
         query: dict[str, Any] = {}
         time_range = norm_time(time)
         if time_range:
             query["time"] = time_range
-        if bbox is not None and geometry is not None:
-            raise InvalidRequest("give either bbox or geometry, not both")
+        if sum(x is not None for x in (bbox, geometry, geobox)) > 1:
+            raise InvalidRequest("give one of bbox, geometry or geobox")
+        if geobox is not None:
+            query["geopolygon"] = geobox.extent
         if bbox is not None:
             minx, miny, maxx, maxy = norm_bbox(bbox)
             query.update(x=(minx, maxx), y=(miny, maxy), crs=norm_crs_or_none(bbox_crs))
@@ -120,6 +125,33 @@ class Cube:
         datasets = self.dc.find_datasets(product=product, **query)
         if not datasets:
             raise NoData(f"no datasets of {product!r} match the requested area and time")
+        names = list(measurements) if measurements else None
+        if names:
+            unknown = sorted(set(names) - set(definition.measurements) - _aliases(definition))
+            if unknown:
+                raise InvalidRequest(f"product {product!r} has no measurements {unknown}")
+            if mask_clouds:
+                names += [n for n in _flag_measurements(definition) if n not in names]
+        if geobox is not None:
+            grid_args: dict[str, Any] = {"like": geobox}
+        else:
+            grid_args = self._grid(product, datasets, crs, resolution)
+        data = self.dc.load(
+            product=product,
+            datasets=datasets,
+            measurements=names,
+            dask_chunks=_spatial_chunks(chunks, geobox.crs if geobox is not None else grid_args["crs"]),
+            **{k: v for k, v in grid_args.items() if k != "crs"},
+            **{k: v for k, v in query.items() if k != "geopolygon" or geobox is None},
+        )
+        if mask_nodata or mask_clouds:
+            data = apply_masks(data, nodata=mask_nodata, clouds=mask_clouds)
+            if measurements:
+                data = data[list(measurements)]
+        return data
+
+    def _grid(self, product: str, datasets: Sequence[Dataset], crs: Any, resolution: Any) -> dict[str, Any]:
+        """ODC load arguments for the output grid: native unless ``crs``/``resolution`` say otherwise."""
         grid = NativeGrid.of(datasets)
         out_crs = norm_crs_or_none(crs) or grid.crs
         res = norm_resolution(resolution)
@@ -128,28 +160,7 @@ class Cube:
                 raise InvalidRequest(f"resolution is needed when loading {product!r} in {out_crs}")
             res = (grid.res_x, grid.res_y)
         align = xy_(grid.align_x, grid.align_y) if out_crs == grid.crs and res == (grid.res_x, grid.res_y) else None
-        names = list(measurements) if measurements else None
-        if names:
-            unknown = sorted(set(names) - set(definition.measurements) - _aliases(definition))
-            if unknown:
-                raise InvalidRequest(f"product {product!r} has no measurements {unknown}")
-            if mask_clouds:
-                names += [n for n in _flag_measurements(definition) if n not in names]
-        data = self.dc.load(
-            product=product,
-            datasets=datasets,
-            measurements=names,
-            output_crs=str(out_crs),
-            resolution=resxy_(res[0], -res[1]),
-            align=align,
-            dask_chunks=_spatial_chunks(chunks, out_crs),
-            **query,
-        )
-        if mask_nodata or mask_clouds:
-            data = apply_masks(data, nodata=mask_nodata, clouds=mask_clouds)
-            if measurements:
-                data = data[list(measurements)]
-        return data
+        return {"crs": out_crs, "output_crs": str(out_crs), "resolution": resxy_(res[0], -res[1]), "align": align}
 
 
 def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS) -> dict[str, int] | None:

@@ -11,7 +11,7 @@ import re
 import uuid
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from sdgcube.datacube.stac_items import BandMeta, RasterAsset
 from sdgcube.errors import IngestError
 
 __all__ = [
-    "RasterInfo", "IngestResult", "inspect_raster", "check_against_product", "plan_ingest",
+    "RasterInfo", "IngestResult", "DatasetLineage", "inspect_raster", "check_against_product", "plan_ingest",
     "ingest_raster", "ingest_file",
 ]  # fmt: skip
 
@@ -61,6 +61,16 @@ class IngestResult:
     item_path: Path
     created_product: bool
     already_indexed: bool
+
+
+@dataclass(frozen=True)
+class DatasetLineage:
+    """Where a derived dataset comes from: kept in its STAC item so the work can be re-run."""
+
+    description: str | None = None
+    """Description of the product, used only when the ingest creates it."""
+    properties: dict[str, Any] = field(default_factory=dict)
+    """Extra STAC item properties (input dataset ids, parameters, software version…)."""
 
 
 def _tagged_time(tags: dict[str, str]) -> datetime | None:
@@ -114,7 +124,7 @@ def _measurement_names(info: RasterInfo, product: str) -> list[str]:
     return names if len(set(names)) == len(names) else [f"band_{i}" for i in range(1, len(names) + 1)]
 
 
-def product_doc_for(info: RasterInfo, product: str) -> dict[str, Any]:
+def product_doc_for(info: RasterInfo, product: str, description: str | None = None) -> dict[str, Any]:
     """A new eo3 product shaped like the file: its bands, dtype and nodata."""
     nodata = info.nodata if info.nodata is not None else default_nodata(info.dtype)
     measurements = [
@@ -123,7 +133,7 @@ def product_doc_for(info: RasterInfo, product: str) -> dict[str, Any]:
     ]
     return {
         "name": product,
-        "description": f"Ingested by sdgcube from {info.path.name}",
+        "description": description or f"Ingested by sdgcube from {info.path.name}",
         "metadata_type": "eo3",
         "metadata": {"product": {"name": product}},
         "measurements": measurements,
@@ -189,7 +199,13 @@ def plan_ingest(
 
 
 def ingest_raster(
-    dc: Datacube, archive_dir: Path, info: RasterInfo, *, product: str, when: datetime | None = None
+    dc: Datacube,
+    archive_dir: Path,
+    info: RasterInfo,
+    *,
+    product: str,
+    when: datetime | None = None,
+    lineage: DatasetLineage | None = None,
 ) -> IngestResult:
     """Ingest one validated raster as a dataset of ``product`` (created from the file if new)."""
     when = when or info.tagged_time
@@ -197,7 +213,8 @@ def ingest_raster(
         raise IngestError(f"{info.path} carries no acquisition time: pass --datetime")
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     existing = dc.index.products.get_by_name(product)
-    product_doc = existing.definition if existing else product_doc_for(info, product)
+    lineage = lineage or DatasetLineage()
+    product_doc = existing.definition if existing else product_doc_for(info, product, lineage.description)
     names = check_against_product(info, product_doc)
     dataset_id = str(uuid.uuid5(_NAMESPACE, f"{product}|{info.checksum}|{when.isoformat()}"))
     if dc.index.datasets.has(dataset_id):
@@ -209,7 +226,11 @@ def ingest_raster(
         when=when,
         dataset_id=dataset_id,
         write_assets=_write_bands(info, names, product_doc),
-        properties={"sdgcube:source": str(info.path.resolve()), "sdgcube:source_checksum": info.checksum},
+        properties={
+            "sdgcube:source": str(info.path.resolve()),
+            "sdgcube:source_checksum": info.checksum,
+            **lineage.properties,
+        },
     )
     try:
         with dc.index.transaction():
@@ -223,8 +244,14 @@ def ingest_raster(
 
 
 def ingest_file(
-    dc: Datacube, archive_dir: Path, path: Path, *, product: str, when: datetime | None = None
+    dc: Datacube,
+    archive_dir: Path,
+    path: Path,
+    *,
+    product: str,
+    when: datetime | None = None,
+    lineage: DatasetLineage | None = None,
 ) -> IngestResult:
     """Validate and ingest one raster file."""
     (info,) = plan_ingest(dc, [path], product, when)
-    return ingest_raster(dc, archive_dir, info, product=product, when=when)
+    return ingest_raster(dc, archive_dir, info, product=product, when=when, lineage=lineage)

@@ -1,0 +1,89 @@
+"""What the index holds, summarised for publishing: extents, time slices and bands of each product.
+
+The OGC configuration (collections, map layers) is generated from these summaries, and a cheap
+fingerprint of the index tells a running server when to regenerate it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from shapely.geometry import box
+from shapely.ops import unary_union
+
+from sdgcube.datacube.cube import Cube, NativeGrid
+
+__all__ = ["BandSummary", "ProductSummary", "index_fingerprint", "summarise_products"]
+
+
+@dataclass(frozen=True)
+class BandSummary:
+    name: str
+    dtype: str
+    nodata: float | None
+    units: str
+    aliases: tuple[str, ...]
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ProductSummary:
+    name: str
+    description: str
+    bands: tuple[BandSummary, ...]
+    dataset_count: int
+    bbox: tuple[float, float, float, float] | None
+    """Union of the datasets' footprints, WGS 84 (lon/lat)."""
+    times: tuple[datetime, ...]
+    """Distinct dataset times, oldest first."""
+    grid: NativeGrid | None
+    native_bbox: tuple[float, float, float, float] | None
+    """Union of the datasets' bounds in the native grid's CRS."""
+
+
+def _band(name: str, doc: dict) -> BandSummary:
+    return BandSummary(
+        name=name,
+        dtype=str(doc["dtype"]),
+        nodata=doc.get("nodata"),
+        units=str(doc.get("units", "1")),
+        aliases=tuple(doc.get("aliases", [])),
+        description=doc.get("description"),
+    )
+
+
+def summarise_product(cube: Cube, name: str) -> ProductSummary:
+    product = cube.product(name)
+    datasets = cube.datasets(name)
+    bands = tuple(_band(n, m) for n, m in product.measurements.items())
+    if not datasets:
+        return ProductSummary(name, product.description or name, bands, 0, None, (), None, None)
+    grid = NativeGrid.of(datasets)
+    footprint = unary_union([box(*ds.extent.to_crs("EPSG:4326").boundingbox) for ds in datasets])
+    native = unary_union([box(*ds.extent.to_crs(grid.crs).boundingbox) for ds in datasets])
+    times = tuple(sorted({ds.center_time for ds in datasets}))
+    return ProductSummary(
+        name=name,
+        description=product.description or name,
+        bands=bands,
+        dataset_count=len(datasets),
+        bbox=tuple(round(v, 7) for v in footprint.bounds),  # type: ignore[arg-type]
+        times=times,
+        grid=grid,
+        native_bbox=tuple(native.bounds),  # type: ignore[arg-type]
+    )
+
+
+def summarise_products(cube: Cube, names: Sequence[str] | None = None) -> list[ProductSummary]:
+    names = names if names is not None else [p.name for p in cube.products()]
+    return [summarise_product(cube, name) for name in names]
+
+
+def index_fingerprint(cube: Cube) -> str:
+    """Changes whenever a product or a dataset is added or archived; one cheap query."""
+    counts = sorted((product.name, count) for product, count in cube.dc.index.datasets.count_by_product())
+    names = sorted(p.name for p in cube.products())
+    return hashlib.sha256(repr((names, counts)).encode()).hexdigest()

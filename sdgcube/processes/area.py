@@ -1,0 +1,80 @@
+"""The area a job covers: a WGS 84 bbox or a GeoJSON geometry, measured on the ellipsoid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from pyproj import Geod
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
+
+from sdgcube.datacube.cube import Cube
+from sdgcube.errors import InvalidRequest, LimitExceeded
+
+__all__ = ["AreaInputs", "check_job_area", "job_area_km2"]
+
+_GEOD = Geod(ellps="WGS84")
+
+
+class AreaInputs(BaseModel):
+    """Mixin for process inputs that take an area; neither given means the product's whole extent."""
+
+    bbox: list[float] | None = Field(
+        None, min_length=4, max_length=4, description="minx, miny, maxx, maxy in WGS 84 degrees"
+    )
+    geometry: dict[str, Any] | None = Field(None, description="GeoJSON geometry in WGS 84")
+
+    @model_validator(mode="after")
+    def _one_area(self) -> AreaInputs:
+        if self.bbox is not None and self.geometry is not None:
+            raise ValueError("give either bbox or geometry, not both")
+        if self.bbox is not None:
+            minx, miny, maxx, maxy = self.bbox
+            if not (minx < maxx and miny < maxy and -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
+                raise ValueError(f"bbox {self.bbox} must be minx < maxx, miny < maxy within WGS 84 bounds")
+        if self.geometry is not None:
+            try:
+                geom = shape(self.geometry)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise ValueError(f"geometry is not valid GeoJSON: {exc}") from None
+            if geom.is_empty or geom.area == 0:
+                raise ValueError("geometry must be a non-empty polygon")
+        return self
+
+    def shape(self) -> BaseGeometry | None:
+        if self.bbox is not None:
+            return box(*self.bbox)
+        if self.geometry is not None:
+            return shape(self.geometry)
+        return None
+
+    def load_area(self) -> dict[str, Any]:
+        """Keyword arguments selecting this area in ``Cube.load``."""
+        if self.bbox is not None:
+            return {"bbox": self.bbox}
+        if self.geometry is not None:
+            return {"geometry": self.geometry}
+        return {}
+
+
+def job_area_km2(area: AreaInputs, cube: Cube, product: str) -> float:
+    """Geodesic area of the job's region; the product's extent when none was given."""
+    region = area.shape()
+    if region is None:
+        datasets = cube.datasets(product)
+        if not datasets:
+            raise InvalidRequest(f"product {product!r} holds no datasets")
+        region = box(*datasets[0].extent.to_crs("EPSG:4326").boundingbox)
+        for ds in datasets[1:]:
+            region = region.union(box(*ds.extent.to_crs("EPSG:4326").boundingbox))
+    area_m2, _ = _GEOD.geometry_area_perimeter(region)
+    return abs(area_m2) / 1e6
+
+
+def check_job_area(area: AreaInputs, cube: Cube, product: str) -> None:
+    """Refuse a job over more than the configured ``limits.max_job_area_km2``."""
+    limit = cube.settings.limits.max_job_area_km2
+    km2 = job_area_km2(area, cube, product)
+    if km2 > limit:
+        raise LimitExceeded(f"the job covers {km2:,.0f} km², more than this server's limit of {limit:,.0f} km²")

@@ -1,0 +1,129 @@
+"""``band-math``: an expression over a product's bands (NDVI, MNDWI, NBR …) for an area and time.
+
+Bands are read in physical units (scale factor and offset applied, nodata and — where the product
+has a quality band — clouds masked), the expression is evaluated per time slice, the slices are
+reduced to one raster, and that raster is registered back into the cube as a result product.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+import xarray as xr
+from pydantic import Field
+
+from sdgcube.datacube.cube import Cube
+from sdgcube.datacube.query import norm_time
+from sdgcube.errors import NoData
+from sdgcube.processes.area import AreaInputs, check_job_area
+from sdgcube.processes.base import CubeProcessor, ProcessInputs, ProcessResult
+from sdgcube.processes.context import JobContext
+from sdgcube.processes.expression import BandExpression, parse_expression
+from sdgcube.processes.results import publish_raster, result_product_name, software_version
+
+__all__ = ["BandMath", "BandMathInputs"]
+
+
+class BandMathInputs(ProcessInputs, AreaInputs):
+    product: str = Field("sr_annual", description="Product whose bands the expression reads")
+    expression: str = Field(
+        description="Arithmetic over band names, e.g. (nir08 - red) / (nir08 + red); "
+        "functions: abs, sqrt, log, exp, minimum, maximum, clip, where",
+        examples=["(nir08 - red) / (nir08 + red)"],
+    )
+    datetime: str | None = Field(
+        None, description="A year, a date or an interval start/end (ISO 8601); unset means all time slices"
+    )
+    reducer: Literal["mean", "median", "min", "max", "last"] = Field(
+        "mean", description="How the time slices in the period are combined into one raster"
+    )
+    resolution: float | None = Field(None, gt=0, description="Output pixel size in CRS units; native if unset")
+    crs: str | None = Field(None, description="Output CRS (EPSG code or URI); the product's native CRS if unset")
+    mask_clouds: bool = Field(True, description="Mask pixels the product's quality band flags as cloud or shadow")
+
+
+def _scaled(data: xr.Dataset, cube: Cube, product: str, names: tuple[str, ...]) -> dict[str, xr.DataArray]:
+    measurements = cube.product(product).measurements
+    aliases = {a: n for n, m in measurements.items() for a in m.get("aliases", [])}
+    bands = {}
+    for name in names:
+        m = measurements[aliases.get(name, name)]
+        values = data[name].astype("float32")
+        bands[name] = values * float(m.get("scale_factor", 1.0)) + float(m.get("add_offset", 0.0))
+    return bands
+
+
+def _reduce(values: xr.DataArray, reducer: str) -> xr.DataArray:
+    if reducer == "last":
+        return values.ffill("time").isel(time=-1)
+    return getattr(values, reducer)("time", skipna=True)
+
+
+class BandMath(CubeProcessor):
+    process_id = "band-math"
+    title = "Band math"
+    description = (
+        "Evaluate an expression over a product's bands for an area and period, reduce the period to one "
+        "raster and register it in the cube as a new collection (coverage, tiles, WMS/WMTS layer)."
+    )
+    keywords = ("band math", "NDVI", "MNDWI", "NBR", "raster")
+    Inputs = BandMathInputs
+    outputs: ClassVar[dict[str, Any]] = {
+        "result": {
+            "title": "Registered result",
+            "description": "The collection the raster was registered as, with links to use it",
+            "schema": {"type": "object", "contentMediaType": "application/json"},
+        }
+    }
+    example: ClassVar[dict[str, Any]] = {"product": "sr_annual", "expression": "(nir08 - red) / (nir08 + red)", "datetime": "2020"}
+
+    def _expression(self, inputs: BandMathInputs, cube: Cube) -> BandExpression:
+        product = cube.product(inputs.product)
+        names = set(product.measurements) | {a for m in product.measurements.values() for a in m.get("aliases", [])}
+        return parse_expression(inputs.expression, names)
+
+    def check(self, inputs: BandMathInputs, cube: Cube) -> None:  # type: ignore[override]
+        self._expression(inputs, cube)
+        norm_time(inputs.datetime)
+        if not cube.datasets(inputs.product, inputs.datetime):
+            raise NoData(f"product {inputs.product!r} has no datasets for datetime {inputs.datetime!r}")
+        check_job_area(inputs, cube, inputs.product)
+
+    def run(self, inputs: BandMathInputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
+        cube = ctx.cube
+        expression = self._expression(inputs, cube)
+        ctx.progress(5, "loading bands")
+        data = cube.load(
+            inputs.product, time=inputs.datetime, measurements=list(expression.bands),
+            crs=inputs.crs, resolution=inputs.resolution, mask_nodata=True,
+            mask_clouds=inputs.mask_clouds, **inputs.load_area(),
+        )  # fmt: skip
+        values = expression.evaluate(_scaled(data, cube, inputs.product, expression.bands))
+        reduced = _reduce(values, inputs.reducer)
+        computed = ctx.compute(reduced, start=10, end=85, message="evaluating the expression")
+        ctx.progress(90, "registering the result in the cube")
+        times = pd.DatetimeIndex(data.time.values)
+        product = result_product_name("bandmath", ctx.job_id)
+        published = publish_raster(
+            ctx, computed, product=product, band_name="value", when=times.max().to_pydatetime(),
+            description=f"band-math {inputs.expression!r} over {inputs.product} ({inputs.reducer} of "
+            f"{len(times)} time slice(s))",
+            lineage={
+                "sdgcube:process": self.process_id,
+                "sdgcube:inputs": inputs.model_dump(mode="json"),
+                "sdgcube:input_datasets": sorted(str(ds.id) for ds in cube.datasets(inputs.product, inputs.datetime)),
+                "sdgcube:software": software_version(),
+            },
+        )  # fmt: skip
+        return ProcessResult(
+            document={
+                "collection": product,
+                "dataset": published.dataset_id,
+                "stac_item": str(published.item_path),
+                "time_slices": [t.isoformat() for t in times],
+                "expression": inputs.expression,
+            },
+            products=(product,),
+        )
+

@@ -1,0 +1,119 @@
+"""The contract every sdgcube process follows, and its OGC process description.
+
+A process declares its inputs as one pydantic model; the same model validates a request and
+generates the description that ``/processes/{id}`` publishes, so the two cannot drift apart.
+Validation that needs the index (unknown product, area too large) runs in ``check`` while the
+request is still open, so a bad job is refused with a 4xx instead of failing later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pygeoapi.process.base import BaseProcessor
+
+from sdgcube.datacube.cube import Cube
+from sdgcube.errors import InvalidRequest
+from sdgcube.processes.context import JobContext, local_context
+
+__all__ = ["CubeProcessor", "ProcessInputs", "ProcessResult", "describe"]
+
+
+class ProcessInputs(BaseModel):
+    """Base of every process's input model: unknown inputs are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What a process returns: the document the job's results endpoint serves."""
+
+    document: dict[str, Any]
+    mimetype: str = "application/json"
+    products: tuple[str, ...] = field(default=())
+    """Products the process registered in the cube (the server publishes them as collections)."""
+
+
+def _input_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    schema = {k: v for k, v in prop.items() if k not in ("title", "description")}
+    branches = schema.pop("anyOf", None)
+    if branches:
+        kept = [b for b in branches if b.get("type") != "null"]
+        schema.update(kept[0] if len(kept) == 1 else {"oneOf": kept})
+    return schema
+
+
+def describe(processor: type[CubeProcessor]) -> dict[str, Any]:
+    """The pygeoapi process metadata (OGC process description) generated from the input model."""
+    schema = processor.Inputs.model_json_schema()
+    required = set(schema.get("required", []))
+    inputs = {
+        name: {
+            "title": prop.get("title", name),
+            "description": prop.get("description", ""),
+            "schema": _input_schema(prop),
+            "minOccurs": 1 if name in required else 0,
+            "maxOccurs": 1,
+        }
+        for name, prop in schema["properties"].items()
+    }
+    return {
+        "version": processor.version,
+        "id": processor.process_id,
+        "title": {"en": processor.title},
+        "description": {"en": processor.description},
+        "jobControlOptions": ["sync-execute", "async-execute", "dismiss"],
+        "keywords": list(processor.keywords),
+        "links": [],
+        "inputs": inputs,
+        "outputs": processor.outputs,
+        "example": {"inputs": processor.example},
+    }
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "inputs"
+        parts.append(f"input {where!r}: {error['msg']}")
+    return "; ".join(parts)
+
+
+class CubeProcessor(BaseProcessor):
+    """A pygeoapi processor whose work runs against the cube, in a job or in the request."""
+
+    process_id: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    version: ClassVar[str] = "1.0.0"
+    keywords: ClassVar[tuple[str, ...]] = ()
+    Inputs: ClassVar[type[ProcessInputs]]
+    outputs: ClassVar[dict[str, Any]]
+    example: ClassVar[dict[str, Any]]
+
+    def __init__(self, processor_def: dict[str, Any]) -> None:
+        super().__init__(processor_def, describe(type(self)))
+
+    def parse(self, data: dict[str, Any]) -> ProcessInputs:
+        """Validate raw request inputs; InvalidRequest names each offending input."""
+        try:
+            return self.Inputs.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidRequest(_validation_message(exc)) from None
+
+    def check(self, inputs: ProcessInputs, cube: Cube) -> None:
+        """Refuse inputs the index can tell are wrong (unknown product, area over the limit)."""
+
+    def run(self, inputs: ProcessInputs, ctx: JobContext) -> ProcessResult:
+        raise NotImplementedError
+
+    def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> tuple[str, Any]:
+        """pygeoapi's contract, for running a process outside any job."""
+        with local_context() as ctx:
+            inputs = self.parse(data)
+            self.check(inputs, ctx.cube)
+            result = self.run(inputs, ctx)
+        return result.mimetype, result.document

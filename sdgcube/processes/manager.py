@@ -1,0 +1,130 @@
+"""pygeoapi process manager backed by the job table and Dask distributed.
+
+Replaces pygeoapi's stock managers, which run async jobs as threads inside the web worker (no
+queue, no cancel, no progress, orphaned on restart) and keep the current processor on the shared
+manager instance (concurrent requests race). Here nothing request-specific is stored on ``self``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pygeoapi.process.base import JobNotFoundError, JobResultNotFoundError, ProcessorExecuteError
+from pygeoapi.process.manager.base import BaseManager
+from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
+
+from sdgcube.datacube.cube import open_cube
+from sdgcube.errors import InvalidRequest, LimitExceeded, NoData, UnknownProduct
+from sdgcube.processes.base import CubeProcessor
+from sdgcube.processes.executor import cancel_job, job_dir, submit_job
+from sdgcube.processes.jobs import ACTIVE, job_store
+from sdgcube.settings import Settings
+
+__all__ = ["CubeJobManager", "InvalidProcessInput"]
+
+
+class InvalidProcessInput(ProcessorExecuteError):
+    """A 400 with the OGC code pygeoapi's API layer turns into an exception document."""
+
+    def __init__(self, message: str, code: str = "InvalidParameterValue", status: int = 400) -> None:
+        super().__init__(message, user_msg=message)
+        self.http_status_code = status
+        self.ogc_exception_code = code
+
+
+_CHECK_ERRORS = {
+    LimitExceeded: (400, "LimitExceeded"),
+    UnknownProduct: (400, "InvalidParameterValue"),
+    NoData: (400, "InvalidParameterValue"),
+    InvalidRequest: (400, "InvalidParameterValue"),
+}
+
+
+class CubeJobManager(BaseManager):
+    """Manager definition: ``{name: sdgcube.processes.manager.CubeJobManager, connection: <data dir>}``."""
+
+    def __init__(self, manager_def: dict[str, Any]) -> None:
+        super().__init__(manager_def)
+        self.is_async = True
+        self.supports_subscribing = False
+        self.settings = Settings(data_dir=Path(manager_def["connection"]))
+        self.store = job_store(self.settings)
+
+    def get_jobs(self, status: JobStatus | None = None, limit: int | None = None, offset: int | None = None) -> dict:
+        records, total = self.store.list(
+            status=[JobStatus(status).value] if status else None, limit=limit, offset=offset or 0
+        )
+        return {"jobs": [r.as_pygeoapi() for r in records], "numberMatched": total}
+
+    def get_job(self, job_id: str) -> dict:
+        record = self.store.get(job_id)
+        if record is None:
+            raise JobNotFoundError()
+        return record.as_pygeoapi()
+
+    def add_job(self, job_metadata: dict) -> str:
+        raise NotImplementedError("jobs are added by execute_process")
+
+    def update_job(self, job_id: str, update_dict: dict) -> bool:
+        return self.store.update(job_id, **update_dict)
+
+    def get_job_result(self, job_id: str) -> tuple[str, Any]:
+        record = self.store.get(job_id)
+        if record is None:
+            raise JobNotFoundError()
+        if record.location is None or not Path(record.location).exists():
+            raise JobResultNotFoundError()
+        return record.mimetype or "application/json", json.loads(Path(record.location).read_text())
+
+    def delete_job(self, job_id: str) -> bool:
+        """Dismiss: stop the work if it is queued or running, remove its files, keep the record."""
+        record = self.store.get(job_id)
+        if record is None:
+            raise JobNotFoundError()
+        if record.status in ACTIVE:
+            self.store.finish(job_id, "dismissed", "Job dismissed")
+            cancel_job(self.settings, job_id)
+        else:
+            self.store.update(job_id, status="dismissed", message="Job dismissed")
+        shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)
+        return True
+
+    def _checked_inputs(self, processor: CubeProcessor, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            inputs = processor.parse(data)
+            with open_cube(self.settings) as cube:
+                processor.check(inputs, cube)
+        except tuple(_CHECK_ERRORS) as exc:
+            status, code = next(v for k, v in _CHECK_ERRORS.items() if isinstance(exc, k))
+            raise InvalidProcessInput(str(exc), code, status) from None
+        return inputs.model_dump(mode="json")
+
+    def execute_process(
+        self,
+        process_id: str,
+        data_dict: dict,
+        execution_mode: RequestedProcessExecutionMode | None = None,
+        requested_outputs: dict | None = None,
+        subscriber: Any = None,
+        requested_response: str | None = "raw",
+    ) -> tuple[str, str, Any, JobStatus, dict[str, str] | None]:
+        processor = self.get_processor(process_id)
+        inputs = self._checked_inputs(processor, data_dict)
+        job_id = str(uuid.uuid4())
+        self.store.add(job_id, process_id, inputs)
+        reference = self.processes[process_id]["processor"]["name"]
+        future = submit_job(self.settings, job_id, reference, inputs)
+        if execution_mode == RequestedProcessExecutionMode.respond_async:
+            return job_id, "application/json", None, JobStatus.accepted, {"Preference-Applied": "respond-async"}
+        future.result()
+        record = self.store.get(job_id)
+        assert record is not None
+        if record.status != JobStatus.successful.value:
+            failure = {"type": "process", "code": "ProcessFailed", "description": record.message}
+            return job_id, "application/json", failure, JobStatus.failed, None
+        mimetype, document = self.get_job_result(job_id)
+        return job_id, mimetype, document, JobStatus.successful, None
