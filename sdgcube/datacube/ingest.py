@@ -31,8 +31,14 @@ from sdgcube.datacube.stac_items import BandMeta, RasterAsset
 from sdgcube.errors import IngestError
 
 __all__ = [
-    "RasterInfo", "IngestResult", "DatasetLineage", "inspect_raster", "check_against_product", "plan_ingest",
-    "ingest_raster", "ingest_file",
+    "DatasetLineage",
+    "IngestResult",
+    "RasterInfo",
+    "check_against_product",
+    "ingest_file",
+    "ingest_raster",
+    "inspect_raster",
+    "plan_ingest",
 ]  # fmt: skip
 
 _NAMESPACE = uuid.UUID("0c7a9a55-3f0e-4f4b-8a1b-6d5f1f3c2e10")
@@ -165,7 +171,9 @@ def _write_bands(info: RasterInfo, names: Sequence[str], product_doc: dict[str, 
         with rasterio.open(info.path) as src:
             for index, name in enumerate(names, start=1):
                 target = folder / f"{name}.tif"
-                nodata = by_name[name].get("nodata", info.nodata)
+                # Product documents keep a NaN nodata as the string "NaN".
+                declared = by_name[name].get("nodata", info.nodata)
+                nodata = float(declared) if declared is not None else None
                 categorical = bool(by_name[name].get("flags_definition"))
                 translate_to_cog(src, target, indexes=[index], nodata=nodata, categorical=categorical)
                 band = BandMeta(name=name, dtype=info.dtype, nodata=nodata, unit=by_name[name].get("units"))
