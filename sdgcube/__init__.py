@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["open_cube", "Cube", "Settings", "__version__"]
+__all__ = ["Cube", "Settings", "__version__", "open_cube"]
 
 if TYPE_CHECKING:
     from sdgcube.datacube.cube import Cube, open_cube

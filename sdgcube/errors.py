@@ -8,17 +8,17 @@ only know Python's own exceptions still catch them.
 from __future__ import annotations
 
 __all__ = [
-    "SdgcubeError",
     "ConfigError",
     "IndexUnavailable",
-    "UnknownProduct",
-    "UnknownCollection",
-    "InvalidRequest",
     "IngestError",
-    "NoData",
-    "LimitExceeded",
-    "UnknownJob",
+    "InvalidRequest",
     "JobCancelled",
+    "LimitExceeded",
+    "NoData",
+    "SdgcubeError",
+    "UnknownCollection",
+    "UnknownJob",
+    "UnknownProduct",
 ]
 
 

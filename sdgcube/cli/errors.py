@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from sdgcube.errors import SdgcubeError
 
-__all__ = ["EXIT_USAGE", "user_errors", "fail"]
+__all__ = ["EXIT_USAGE", "fail", "user_errors"]
 
 EXIT_USAGE = 2
 

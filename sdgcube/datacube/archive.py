@@ -13,7 +13,7 @@ from typing import Any
 
 from sdgcube.datacube.stac_items import ITEM_FILE, RasterAsset, build_item
 
-__all__ = ["AssetWriter", "dataset_dir", "write_dataset", "remove_dataset"]
+__all__ = ["AssetWriter", "dataset_dir", "remove_dataset", "write_dataset"]
 
 AssetWriter = Callable[[Path], Sequence[RasterAsset]]
 

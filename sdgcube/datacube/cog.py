@@ -15,7 +15,7 @@ from rasterio.io import DatasetReader, MemoryFile
 from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
 
-__all__ = ["write_cog", "translate_to_cog", "sha256_multihash", "atomic_path"]
+__all__ = ["atomic_path", "sha256_multihash", "translate_to_cog", "write_cog"]
 
 _BLOCK = 256
 

@@ -27,7 +27,7 @@ from sdgcube.datacube.query import (
 from sdgcube.errors import InvalidRequest, NoData, UnknownProduct
 from sdgcube.settings import Settings
 
-__all__ = ["Cube", "open_cube", "NativeGrid", "DEFAULT_CHUNKS"]
+__all__ = ["DEFAULT_CHUNKS", "Cube", "NativeGrid", "open_cube"]
 
 DEFAULT_CHUNKS: Mapping[str, int] = {"time": 1, "y": 1024, "x": 1024}
 

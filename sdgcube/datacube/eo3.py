@@ -19,7 +19,7 @@ import rasterio
 
 from sdgcube.errors import IngestError
 
-__all__ = ["slug", "default_nodata", "as_uri", "product_name", "ItemBand", "item_bands", "dataset_uuid", "item_to_eo3", "product_doc_from_item"]
+__all__ = ["ItemBand", "as_uri", "dataset_uuid", "default_nodata", "item_bands", "item_to_eo3", "product_doc_from_item", "product_name", "slug"]
 
 _NAMESPACE = uuid.UUID("6b1f2c52-8a0d-4c4e-9a57-0c9ed5b2f1a3")
 _COMMON_NAMES = {

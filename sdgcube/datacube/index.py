@@ -16,7 +16,7 @@ from sdgcube.datacube.products import builtin_product_docs
 from sdgcube.errors import IndexUnavailable, IngestError
 from sdgcube.settings import Settings
 
-__all__ = ["odc_environment", "connect", "init_index", "add_product"]
+__all__ = ["add_product", "connect", "init_index", "odc_environment"]
 
 _LOG = logging.getLogger(__name__)
 _ENV_NAME = "sdgcube"

@@ -7,7 +7,7 @@ from datacube.utils.masking import get_flags_def, make_mask, mask_invalid_data
 
 from sdgcube.errors import InvalidRequest
 
-__all__ = ["is_bit_flags", "flag_bands", "clear_sky", "apply_masks"]
+__all__ = ["apply_masks", "clear_sky", "flag_bands", "is_bit_flags"]
 
 _UNCLEAR_FLAGS = ("fill", "cloud", "cloud_shadow")
 

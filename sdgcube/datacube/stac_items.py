@@ -20,7 +20,7 @@ from shapely.geometry import mapping
 
 from sdgcube.datacube.cog import sha256_multihash
 
-__all__ = ["BandMeta", "RasterAsset", "build_item", "ITEM_FILE"]
+__all__ = ["ITEM_FILE", "BandMeta", "RasterAsset", "build_item"]
 
 ITEM_FILE = "item.json"
 

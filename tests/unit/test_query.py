@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sdgcube.datacube.query import norm_bbox, norm_crs_or_none, norm_geometry, norm_resolution, norm_time
+from sdgcube.datacube.query import (
+    norm_bbox,
+    norm_crs_or_none,
+    norm_geometry,
+    norm_resolution,
+    norm_time,
+)
 from sdgcube.errors import InvalidRequest
 
 

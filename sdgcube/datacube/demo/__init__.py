@@ -2,4 +2,4 @@
 
 from sdgcube.datacube.demo.generate import CHIPS_PER_SIZE, SIZES, generate_demo
 
-__all__ = ["generate_demo", "SIZES", "CHIPS_PER_SIZE"]
+__all__ = ["CHIPS_PER_SIZE", "SIZES", "generate_demo"]

@@ -13,7 +13,7 @@ from shapely import affinity
 from shapely.geometry import Polygon, box
 from shapely.ops import unary_union
 
-__all__ = ["Chip", "CHIP_SIZE", "CHIP_PIXEL", "make_chip"]
+__all__ = ["CHIP_PIXEL", "CHIP_SIZE", "Chip", "make_chip"]
 
 CHIP_SIZE = 256
 CHIP_PIXEL = 0.5

@@ -27,7 +27,7 @@ from sdgcube.datacube.stac_items import BandMeta, RasterAsset
 from sdgcube.datacube.vectors import vector_store_at
 from sdgcube.errors import InvalidRequest
 
-__all__ = ["DemoJob", "demo_jobs", "generate_demo", "SIZES", "CHIPS_PER_SIZE"]
+__all__ = ["CHIPS_PER_SIZE", "SIZES", "DemoJob", "demo_jobs", "generate_demo"]
 
 SIZES = tuple(GRIDS)
 CHIPS_PER_SIZE = {"small": 4, "medium": 16, "large": 64}
@@ -103,13 +103,13 @@ def _chip_jobs(ls: Landscape, size: str, seed: int, truth: list[dict[str, Any]])
         transform = _chip_origin(ls, index, count)
         truth.append({"chip": index, "buildings": chip.buildings, "building_pixels": int(chip.labels.sum())})
 
-        def rgb(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:  # noqa: ANN001
+        def rgb(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:
             return [
                 _band_asset(folder, name, chip.rgb[i], transform, nodata=0, unit="1", common_name=name)
                 for i, name in enumerate(("red", "green", "blue"))
             ]
 
-        def labels(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:  # noqa: ANN001
+        def labels(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:
             return [_band_asset(folder, "building", chip.labels, transform, nodata=255, unit="class", categorical=True)]
 
         yield DemoJob("hires_rgb", when, f"hires_rgb/{index}", rgb)
@@ -127,7 +127,7 @@ def demo_jobs(ls: Landscape, size: str, seed: int, chip_truth: list[dict[str, An
         for quarter, (month, day) in enumerate(ts.QUARTER_DATES):
             key = f"water/{year}/{quarter}"
             rng = _rng(seed, key)
-            make = lambda y=year, q=quarter, r=rng, g=gap: ts.water_observation(ls, y, q, g, r)  # noqa: E731
+            make = lambda y=year, q=quarter, r=rng, g=gap: ts.water_observation(ls, y, q, g, r)
             yield DemoJob("surface_water", datetime(year, month, day, tzinfo=UTC), key,
                           _single(ls, "water", make, nodata=255, unit="class", categorical=True))  # fmt: skip
     for year in ts.BUILT_UP_YEARS:

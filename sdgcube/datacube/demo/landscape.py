@@ -13,7 +13,7 @@ from shapely import affinity, contains_xy
 from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["DemoGrid", "Landscape", "GRIDS", "CRS", "PIXEL_SIZE", "make_landscape"]
+__all__ = ["CRS", "GRIDS", "PIXEL_SIZE", "DemoGrid", "Landscape", "make_landscape"]
 
 CRS = "EPSG:32760"  # UTM zone 60 S, a small island in the south-west Pacific
 PIXEL_SIZE = 30.0

@@ -9,11 +9,30 @@ from scipy.ndimage import gaussian_filter, shift
 from sdgcube.datacube.demo.landscape import Landscape
 
 __all__ = [
-    "YEARS", "QUARTER_DATES", "BUILT_UP_YEARS", "POPULATION_YEARS", "SOC_YEARS",
-    "DEFORESTATION_YEAR", "BURN_YEAR", "LAKE_DECLINE_START", "RANGELAND_SLOPE",
-    "BURN_DNBR", "SLC_OFF_YEARS", "permanent_lake", "seasonal_lake", "built_up", "land_cover",
-    "clean_ndvi", "annual_composite", "water_observation", "population", "soil_carbon",
-    "town_radius", "total_population", "SR_NODATA", "SOC_NODATA",
+    "BUILT_UP_YEARS",
+    "BURN_DNBR",
+    "BURN_YEAR",
+    "DEFORESTATION_YEAR",
+    "LAKE_DECLINE_START",
+    "POPULATION_YEARS",
+    "QUARTER_DATES",
+    "RANGELAND_SLOPE",
+    "SLC_OFF_YEARS",
+    "SOC_NODATA",
+    "SOC_YEARS",
+    "SR_NODATA",
+    "YEARS",
+    "annual_composite",
+    "built_up",
+    "clean_ndvi",
+    "land_cover",
+    "permanent_lake",
+    "population",
+    "seasonal_lake",
+    "soil_carbon",
+    "total_population",
+    "town_radius",
+    "water_observation",
 ]  # fmt: skip
 
 YEARS = tuple(range(2000, 2025))

@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from sdgcube.datacube.demo import timeseries as ts
 from sdgcube.datacube.demo.landscape import CRS, PIXEL_SIZE, Landscape
 
-__all__ = ["truth_document", "events_geojson", "admin_units_geojson", "PIXEL_AREA_KM2"]
+__all__ = ["PIXEL_AREA_KM2", "admin_units_geojson", "events_geojson", "truth_document"]
 
 PIXEL_AREA_KM2 = PIXEL_SIZE * PIXEL_SIZE / 1e6
 
