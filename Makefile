@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/sdgcube demo-data --size small
 
 serve: demo
-	$(BIN)/sdgcube products
+	$(BIN)/sdgcube serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

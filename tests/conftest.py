@@ -71,6 +71,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def bare_settings(backend: str, make_settings: Callable[[str], Settings]) -> Settings:
+    """A fresh database on each backend without the ODC schema: for sdgcube's own tables."""
+    return make_settings(backend)
+
+
+@pytest.fixture(scope="session")
 def empty_cube(backend: str, make_settings: Callable[[str], Settings]) -> Cube:
     """An initialised index with only the built-in products, one per backend."""
     settings = make_settings(backend)

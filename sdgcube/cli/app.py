@@ -193,10 +193,16 @@ def datasets(
     """One dataset per line: id, time, location."""
     from sdgcube.datacube.cube import open_cube
 
-    with user_errors():
-        with open_cube(_settings(data_dir)) as cube:
-            for ds in cube.datasets(product, time=time):
-                print(f"{ds.id}\t{ds.center_time.isoformat()}\t{ds.uri}")
+    with user_errors(), open_cube(_settings(data_dir)) as cube:
+        for ds in cube.datasets(product, time=time):
+            print(f"{ds.id}\t{ds.center_time.isoformat()}\t{ds.uri}")
+
+
+from sdgcube.cli.boundaries import boundaries
+from sdgcube.cli.serve import serve
+
+app.command("boundaries")(boundaries)
+app.command("serve")(serve)
 
 
 def main() -> None:

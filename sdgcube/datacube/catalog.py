@@ -42,6 +42,8 @@ class ProductSummary:
     grid: NativeGrid | None
     native_bbox: tuple[float, float, float, float] | None
     """Union of the datasets' bounds in the native grid's CRS."""
+    content_key: str = ""
+    """Changes whenever the set of datasets does (a hash of their ids)."""
 
 
 def _band(name: str, doc: dict) -> BandSummary:
@@ -74,6 +76,7 @@ def summarise_product(cube: Cube, name: str) -> ProductSummary:
         times=times,
         grid=grid,
         native_bbox=tuple(native.bounds),  # type: ignore[arg-type]
+        content_key=hashlib.sha256(",".join(sorted(str(ds.id) for ds in datasets)).encode()).hexdigest()[:16],
     )
 
 

@@ -14,7 +14,16 @@ from odc.geo.geom import Geometry
 
 from sdgcube.errors import InvalidRequest
 
-__all__ = ["BBox", "TimeRange", "norm_bbox", "norm_time", "norm_crs_or_none", "norm_resolution", "norm_geometry"]
+__all__ = [
+    "BBox",
+    "TimeRange",
+    "norm_bbox",
+    "norm_crs_or_none",
+    "norm_geometry",
+    "norm_resolution",
+    "norm_time",
+    "northing_first",
+]  # fmt: skip
 
 BBox = tuple[float, float, float, float]
 TimeRange = tuple[str, str]
@@ -104,3 +113,14 @@ def norm_geometry(geometry: Any, crs: Any = "EPSG:4326") -> Geometry:
     if result.is_empty or not result.geom.is_valid:
         raise InvalidRequest("geometry is empty or invalid")
     return result
+
+
+def northing_first(crs: Any) -> bool:
+    """True when a CRS's first axis is northing and its second easting (EPSG:4326, EPSG:3035).
+
+    OGC requests give coordinates in the CRS's own axis order. Polar stereographic CRSs call both
+    axes north/south; their first axis is still x, so they are not swapped."""
+    from pyproj import CRS as ProjCRS
+
+    axes = ProjCRS.from_user_input(crs).axis_info
+    return len(axes) >= 2 and axes[0].direction in ("north", "south") and axes[1].direction in ("east", "west")

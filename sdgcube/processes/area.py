@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 from pyproj import Geod
+from shapely.errors import ShapelyError
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -36,10 +37,13 @@ class AreaInputs(BaseModel):
         if self.geometry is not None:
             try:
                 geom = shape(self.geometry)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except (ShapelyError, ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise ValueError(f"geometry is not valid GeoJSON: {exc}") from None
             if geom.is_empty or geom.area == 0:
                 raise ValueError("geometry must be a non-empty polygon")
+            minx, miny, maxx, maxy = geom.bounds
+            if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+                raise ValueError(f"geometry bounds {geom.bounds} are not WGS 84 longitudes and latitudes")
         return self
 
     def shape(self) -> BaseGeometry | None:

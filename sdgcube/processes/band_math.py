@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 from pydantic import Field
@@ -54,9 +55,20 @@ def _scaled(data: xr.Dataset, cube: Cube, product: str, names: tuple[str, ...]) 
     return bands
 
 
+def _last_valid(values: np.ndarray) -> np.ndarray:
+    """The last non-NaN value along the last axis (NaN where there is none)."""
+    valid = ~np.isnan(values)
+    last = values.shape[-1] - 1 - np.argmax(valid[..., ::-1], axis=-1)
+    picked = np.take_along_axis(values, last[..., np.newaxis], axis=-1)[..., 0]
+    return np.where(valid.any(axis=-1), picked, np.nan).astype(values.dtype)
+
+
 def _reduce(values: xr.DataArray, reducer: str) -> xr.DataArray:
     if reducer == "last":
-        return values.ffill("time").isel(time=-1)
+        return xr.apply_ufunc(
+            _last_valid, values.chunk(time=-1), input_core_dims=[["time"]], dask="parallelized",
+            output_dtypes=[values.dtype],
+        )  # fmt: skip
     return getattr(values, reducer)("time", skipna=True)
 
 

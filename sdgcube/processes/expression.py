@@ -28,10 +28,13 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.Eq: operator.eq, ast.NotEq: operator.ne,
 }  # fmt: skip
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "abs": np.abs, "sqrt": np.sqrt, "log": np.log, "exp": np.exp,
-    "minimum": np.fmin, "maximum": np.fmax, "clip": np.clip, "where": xr.where,
+# name -> (function, number of arguments); NaN (nodata) propagates through all of them.
+FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
+    "abs": (np.abs, 1), "sqrt": (np.sqrt, 1), "log": (np.log, 1), "exp": (np.exp, 1),
+    "minimum": (np.minimum, 2), "maximum": (np.maximum, 2), "clip": (np.clip, 3), "where": (xr.where, 3),
 }  # fmt: skip
+MAX_LENGTH = 500
+"""Longest expression accepted: anything longer is not band math, and deep trees exhaust the parser."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ def _check(node: ast.AST, names: set[str], allowed: set[str]) -> None:
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
             raise InvalidRequest(f"expression may call only {sorted(FUNCTIONS)} with positional arguments")
+        arity = FUNCTIONS[node.func.id][1]
+        if len(node.args) != arity:
+            raise InvalidRequest(f"{node.func.id}() takes {arity} argument(s), not {len(node.args)}")
         for arg in node.args:
             _check(arg, names, allowed)
     elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -72,10 +78,14 @@ def _check(node: ast.AST, names: set[str], allowed: set[str]) -> None:
 
 def parse_expression(text: str, bands: set[str]) -> BandExpression:
     """Parse and validate ``text`` against the band names a product offers."""
+    if len(text) > MAX_LENGTH:
+        raise InvalidRequest(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise InvalidRequest(f"expression {text!r} is not valid: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise InvalidRequest("expression is nested too deeply") from None
     names: set[str] = set()
     _check(tree.body, names, bands)
     if not names:
@@ -88,7 +98,8 @@ def _evaluate(node: ast.AST, bands: Mapping[str, xr.DataArray]) -> Any:
         case ast.Name(id=name):
             return bands[name]
         case ast.Constant(value=value):
-            return value
+            # As a float, a huge power overflows at once instead of computing a giant integer.
+            return float(value)
         case ast.BinOp(left=left, op=op, right=right):
             return _BINARY[type(op)](_evaluate(left, bands), _evaluate(right, bands))
         case ast.UnaryOp(op=op, operand=operand):
@@ -102,5 +113,5 @@ def _evaluate(node: ast.AST, bands: Mapping[str, xr.DataArray]) -> Any:
                 current = right
             return result
         case ast.Call(func=ast.Name(id=name), args=args):
-            return FUNCTIONS[name](*(_evaluate(arg, bands) for arg in args))
+            return FUNCTIONS[name][0](*(_evaluate(arg, bands) for arg in args))
     raise AssertionError(f"unchecked node {ast.dump(node)}")

@@ -57,7 +57,9 @@ def publish_raster(
     """Ingest a computed 2-D (y, x) array as one dataset of ``product``; NaN is nodata."""
     path = ctx.work_dir / f"{product}.tif"
     _write_geotiff(array.astype("float32"), path, band_name, nodata=float("nan"))
-    properties = {"sdgcube:job": ctx.job_id, "sdgcube:software": software_version(), **lineage}
+    # The GeoTIFF written here is temporary: the job, not the file, is where the dataset came from.
+    properties = {"sdgcube:source": f"job {ctx.job_id}", "sdgcube:job": ctx.job_id,
+                  "sdgcube:software": software_version(), **lineage}  # fmt: skip
     return ingest_file(
         ctx.cube.dc,
         ctx.settings.archive_dir,

@@ -18,9 +18,8 @@ _FIONA_TYPES = {bool: "bool", int: "int", float: "float", str: "str"}
 
 
 @pytest.fixture(scope="session")
-def vector_settings(backend: str, make_settings: Callable[[str], Settings]) -> Settings:
-    """A fresh index on each backend; the vector store needs no ODC schema, so none is made."""
-    return make_settings(backend)
+def vector_settings(bare_settings: Settings) -> Settings:
+    return bare_settings
 
 
 @pytest.fixture(scope="session")

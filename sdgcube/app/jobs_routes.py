@@ -1,0 +1,91 @@
+"""The job list (with the filters and paging OGC API Processes defines) and job dismissal.
+
+pygeoapi's own list ignores ``status``/``processID`` filters, and its DELETE answers 500 under
+Starlette; these two endpoints replace them and leave everything else about jobs to pygeoapi.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sdgcube.app.errors import ogc_exception
+from sdgcube.processes.jobs import JobRecord, JobStore
+
+__all__ = ["dismiss_job", "job_status_info", "jobs_list"]
+
+STATUSES = ("accepted", "running", "successful", "failed", "dismissed")
+
+
+def job_status_info(record: JobRecord, base_url: str) -> dict[str, Any]:
+    """An OGC ``statusInfo`` document."""
+    info = {
+        "type": "process", "jobID": record.identifier, "processID": record.process_id,
+        "status": record.status, "message": record.message, "progress": record.progress,
+        "created": record.created.isoformat(), "updated": record.updated.isoformat(),
+        "started": record.started.isoformat() if record.started else None,
+        "finished": record.finished.isoformat() if record.finished else None,
+        "links": [{"href": f"{base_url}/jobs/{record.identifier}", "rel": "self", "type": "application/json"}],
+    }  # fmt: skip
+    if record.status == "successful":
+        info["links"].append({"href": f"{base_url}/jobs/{record.identifier}/results",
+                              "rel": "http://www.opengis.net/def/rel/ogc/1.0/results",
+                              "type": record.mimetype or "application/json"})  # fmt: skip
+    return info
+
+
+def _multi(request: Request, name: str) -> list[str]:
+    return [v for value in request.query_params.getlist(name) for v in value.split(",") if v]
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{name}={text!r} must be an integer from {low} to {high}")
+    return int(text)
+
+
+async def jobs_list(request: Request, store: JobStore, base_url: str) -> Response:
+    statuses, processes = _multi(request, "status"), _multi(request, "processID")
+    try:
+        limit = _int(request, "limit", 100, 1, 10_000)
+        offset = _int(request, "offset", 0, 0, 10**9)
+        unknown = sorted(set(statuses) - set(STATUSES))
+        if unknown:
+            raise ValueError(f"status {unknown} is not one of {list(STATUSES)}")
+    except ValueError as exc:
+        return ogc_exception(400, "InvalidParameterValue", str(exc))
+    records, total = await run_in_threadpool(
+        store.list, status=statuses or None, process_ids=processes or None, limit=limit, offset=offset
+    )
+    query = {k: v for k, v in request.query_params.items() if k != "offset"}
+    links = [{"href": f"{base_url}/jobs?{urlencode({**query, 'offset': offset})}", "rel": "self",
+              "type": "application/json"}]  # fmt: skip
+    if offset + limit < total:
+        links.append({"href": f"{base_url}/jobs?{urlencode({**query, 'offset': offset + limit})}", "rel": "next",
+                      "type": "application/json"})  # fmt: skip
+    if offset > 0:
+        links.append({"href": f"{base_url}/jobs?{urlencode({**query, 'offset': max(0, offset - limit)})}",
+                      "rel": "prev", "type": "application/json"})  # fmt: skip
+    return JSONResponse(
+        {"jobs": [job_status_info(r, base_url) for r in records], "links": links, "numberMatched": total,
+         "numberReturned": len(records)}
+    )
+
+
+async def dismiss_job(job_id: str, manager: Any, store: JobStore, base_url: str) -> Response:
+    from pygeoapi.process.base import JobNotFoundError
+
+    try:
+        await run_in_threadpool(manager.delete_job, job_id)
+    except JobNotFoundError:
+        return ogc_exception(404, "NoSuchJob", f"unknown job {job_id!r}")
+    record = await run_in_threadpool(store.get, job_id)
+    assert record is not None
+    return JSONResponse(job_status_info(record, base_url))

@@ -1,0 +1,367 @@
+"""The job table and the Dask side of jobs: store operations, the orphan sweep, and ``run_job`` run
+directly (slow, on the demo archive) through acceptance, success, failure and dismissal."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from distributed import Event
+
+from sdgcube.processes import executor
+from sdgcube.processes.executor import (
+    _settings_payload,
+    dask_client,
+    fail_orphans,
+    job_dir,
+    run_job,
+    task_key,
+)
+from sdgcube.processes.jobs import JobStore, job_store
+from sdgcube.settings import Settings
+
+BAND_MATH = "sdgcube.processes.band_math.BandMath"
+NDVI = "(nir08 - red) / (nir08 + red)"
+
+
+@pytest.fixture(scope="module")
+def settings(bare_settings: Settings) -> Settings:
+    return bare_settings
+
+
+@pytest.fixture(scope="module")
+def store(settings: Settings) -> JobStore:
+    return job_store(settings)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _age(store: JobStore, job_id: str, seconds: float) -> None:
+    """Pretend the job was last touched ``seconds`` ago."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE sdgcube.jobs SET updated = now() - make_interval(secs => :s) WHERE identifier = :id"
+            ),
+            {"s": seconds, "id": job_id},
+        )
+
+
+# --- the store -----------------------------------------------------------------------------------------
+
+
+def test_job_store_is_one_per_database(settings, store):
+    assert job_store(settings) is store
+    assert job_store(settings.model_copy()) is store
+
+
+def test_add_and_get(store):
+    job_id = _new_id()
+    parameters = {
+        "inputs": {"expression": NDVI, "bbox": [1.5, 2, 3, 4]},
+        "nested": {"a": [None, True]},
+    }
+    before = datetime.now(UTC)
+    store.add(job_id, "band-math", parameters)
+    job = store.get(job_id)
+    assert job is not None
+    assert (job.identifier, job.process_id, job.status, job.progress) == (
+        job_id,
+        "band-math",
+        "accepted",
+        0,
+    )
+    assert job.message == "Job accepted and queued"
+    assert job.parameters == parameters
+    assert job.created.tzinfo is not None and before - timedelta(
+        seconds=5
+    ) < job.created < datetime.now(UTC)
+    assert job.updated == job.created
+    assert job.started is job.finished is job.mimetype is job.location is job.task_key is None
+
+
+def test_get_unknown_is_none(store):
+    assert store.get(_new_id()) is None
+
+
+def test_add_twice_is_an_error(store):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    with pytest.raises(sa.exc.IntegrityError):
+        store.add(job_id, "band-math", {})
+
+
+def test_update_only_if(store):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    assert store.update(job_id, only_if=("running",), progress=50) is False
+    assert store.get(job_id).progress == 0
+    assert store.update(job_id, only_if=("accepted",), status="running", progress=1) is True
+    assert store.update(job_id, only_if=("running",), progress=50, message="half way") is True
+    job = store.get(job_id)
+    assert (job.status, job.progress, job.message) == ("running", 50, "half way")
+    assert job.updated > job.created
+    assert store.update(job_id, task_key="k") is True  # no condition
+    assert store.get(job_id).task_key == "k"
+    assert store.update(_new_id(), progress=3) is False
+
+
+@pytest.mark.parametrize("start", ["accepted", "running"])
+def test_finish_moves_an_active_job_once(store, start):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    store.update(job_id, status=start)
+    assert store.finish(
+        job_id,
+        "successful",
+        "Job complete",
+        progress=100,
+        location="/r.json",
+        mimetype="application/json",
+    )
+    job = store.get(job_id)
+    assert (job.status, job.message, job.progress, job.location, job.mimetype) == (
+        "successful", "Job complete", 100, "/r.json", "application/json"
+    )  # fmt: skip
+    assert job.finished is not None and job.finished >= job.created
+    # already final: a late failure (or dismissal) does not overwrite it
+    assert store.finish(job_id, "failed", "too late") is False
+    assert store.get(job_id).status == "successful"
+
+
+def test_finish_leaves_a_dismissed_job_alone(store):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    store.update(job_id, status="dismissed")
+    assert store.finish(job_id, "successful", "done") is False
+    assert store.get(job_id).status == "dismissed"
+
+
+def test_list_filters_orders_and_pages(store):
+    first, second = f"p-{uuid.uuid4().hex[:8]}", f"p-{uuid.uuid4().hex[:8]}"
+    ids = []
+    for process, status in [(first, "accepted"), (first, "running"), (second, "successful"), (first, "failed"),
+                            (second, "accepted"), (first, "successful")]:  # fmt: skip
+        job_id = _new_id()
+        store.add(job_id, process, {})
+        store.update(job_id, status=status)
+        ids.append(job_id)
+    newest_first = ids[::-1]
+
+    jobs, total = store.list(process_ids=[first, second])
+    assert [j.identifier for j in jobs] == newest_first and total == 6
+    jobs, total = store.list(process_ids=[first])
+    assert [j.identifier for j in jobs] == [ids[5], ids[3], ids[1], ids[0]] and total == 4
+    jobs, total = store.list(process_ids=[first, second], status=["accepted", "running"])
+    assert [j.identifier for j in jobs] == [ids[4], ids[1], ids[0]] and total == 3
+    jobs, total = store.list(process_ids=[second], status=["successful"])
+    assert [j.identifier for j in jobs] == [ids[2]] and total == 1
+    jobs, total = store.list(process_ids=[first, second], limit=2, offset=1)
+    assert [j.identifier for j in jobs] == newest_first[1:3] and total == 6
+    jobs, total = store.list(process_ids=[first, second], limit=10, offset=5)
+    assert [j.identifier for j in jobs] == [ids[0]] and total == 6
+    jobs, total = store.list(process_ids=[first, second], offset=6)
+    assert jobs == [] and total == 6
+    jobs, total = store.list(process_ids=[first], status=["dismissed"])
+    assert jobs == [] and total == 0
+    active_ids = {j.identifier for j in store.active()}
+    assert {ids[0], ids[1], ids[4]} <= active_ids and not {ids[2], ids[3], ids[5]} & active_ids
+
+
+def test_as_pygeoapi(store):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {"inputs": {}})
+    record = store.get(job_id).as_pygeoapi()
+    assert (
+        record["type"] == "process"
+        and record["identifier"] == job_id
+        and record["status"] == "accepted"
+    )
+    assert (
+        isinstance(record["created"], str)
+        and datetime.fromisoformat(record["created"]).tzinfo is not None
+    )
+    assert record["finished"] is None and record["parameters"] == {"inputs": {}}
+
+
+# --- Dask and orphans ------------------------------------------------------------------------------
+
+
+def test_dask_client_without_an_address_is_in_process(settings):
+    assert settings.dask_address is None
+    client = dask_client(settings)
+    assert dask_client(settings) is client
+    assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=30) == 6
+
+
+def test_fail_orphans(store, settings):
+    jobs = {name: _new_id() for name in ("old_running", "old_accepted", "fresh_running", "old_successful",
+                                         "old_dismissed", "old_failed")}  # fmt: skip
+    for name, job_id in jobs.items():
+        store.add(job_id, "band-math", {})
+        store.update(job_id, status=name.split("_")[1])
+    for name, job_id in jobs.items():
+        if name.startswith("old"):
+            _age(store, job_id, 3600)
+
+    orphans = fail_orphans(settings)
+
+    assert {jobs["old_running"], jobs["old_accepted"]} <= set(orphans)
+    assert not {
+        jobs[n] for n in ("fresh_running", "old_successful", "old_dismissed", "old_failed")
+    } & set(orphans)
+    for name in ("old_running", "old_accepted"):
+        job = store.get(jobs[name])
+        assert job.status == "failed" and job.finished is not None
+        assert job.message.startswith("orphaned") and name.split("_")[1] in job.message
+    assert store.get(jobs["fresh_running"]).status == "running"
+    for name in ("old_successful", "old_dismissed", "old_failed"):
+        assert store.get(jobs[name]).status == name.split("_")[1]
+        assert store.get(jobs[name]).finished is None
+    # a second sweep finds nothing more of these
+    assert not set(jobs.values()) & set(fail_orphans(settings))
+
+
+def _hold(event_name: str) -> str:
+    Event(event_name).wait(timeout=30)
+    return "released"
+
+
+def test_a_job_whose_task_the_scheduler_holds_is_not_orphaned(store, settings):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    store.update(job_id, status="running")
+    _age(store, job_id, 3600)
+    client = dask_client(settings)
+    name = f"hold-{job_id}"
+    event = Event(name, client=client)
+    future = client.submit(_hold, name, key=task_key(job_id), pure=False)
+    try:
+        assert job_id not in fail_orphans(settings)
+        assert store.get(job_id).status == "running"
+    finally:
+        event.set()
+    assert future.result(timeout=30) == "released"
+
+
+# --- run_job on the demo archive -------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_settings(demo) -> Settings:
+    cube, _ = demo
+    return cube.settings
+
+
+@pytest.mark.slow
+def test_run_job_accepted_to_successful(demo, demo_settings):
+    cube, _ = demo
+    store = job_store(demo_settings)
+    job_id, inputs = _new_id(), {"expression": NDVI, "datetime": "2020"}
+    store.add(job_id, "band-math", {"inputs": inputs})
+
+    assert run_job(_settings_payload(demo_settings), job_id, BAND_MATH, inputs) == "successful"
+
+    job = store.get(job_id)
+    assert (job.status, job.progress, job.message, job.mimetype) == (
+        "successful",
+        100,
+        "Job complete",
+        "application/json",
+    )
+    assert job.started is not None and job.finished is not None and job.started <= job.finished
+    result = job_dir(demo_settings, job_id) / "result.json"
+    assert job.location == str(result)
+    document = json.loads(result.read_text())
+    assert document["collection"] == f"bandmath_{job_id.replace('-', '')[:8]}"
+    assert document["time_slices"] == ["2020-07-01T00:00:00"]
+    assert cube.dc.index.products.get_by_name(document["collection"]) is not None
+    assert not (job_dir(demo_settings, job_id) / "work").exists()  # the work folder is cleaned up
+
+
+@pytest.mark.slow
+def test_run_job_dismissed_before_it_starts_does_nothing(demo, demo_settings):
+    cube, _ = demo
+    store = job_store(demo_settings)
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    store.update(job_id, status="dismissed", message="dismissed by the user")
+
+    assert (
+        run_job(_settings_payload(demo_settings), job_id, BAND_MATH, {"expression": NDVI})
+        == "dismissed"
+    )
+
+    job = store.get(job_id)
+    assert (job.status, job.message, job.started) == ("dismissed", "dismissed by the user", None)
+    assert not job_dir(demo_settings, job_id).exists()
+    assert cube.dc.index.products.get_by_name(f"bandmath_{job_id.replace('-', '')[:8]}") is None
+
+
+@pytest.mark.slow
+def test_run_job_dismissed_while_running_stops_at_its_next_progress(
+    demo, demo_settings, monkeypatch
+):
+    cube, _ = demo
+    store = job_store(demo_settings)
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    load = executor._load_processor
+
+    def dismiss_then_load(reference: str):
+        store.update(job_id, status="dismissed")  # as DELETE /jobs/{id} does while the task runs
+        return load(reference)
+
+    monkeypatch.setattr(executor, "_load_processor", dismiss_then_load)
+    assert (
+        run_job(
+            _settings_payload(demo_settings),
+            job_id,
+            BAND_MATH,
+            {"expression": NDVI, "datetime": "2020"},
+        )
+        == "dismissed"
+    )
+    assert store.get(job_id).status == "dismissed"
+    assert not (job_dir(demo_settings, job_id) / "result.json").exists()
+    assert not (job_dir(demo_settings, job_id) / "work").exists()
+    assert cube.dc.index.products.get_by_name(f"bandmath_{job_id.replace('-', '')[:8]}") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"expression": "blue2 - red"}, "InvalidRequest: expression uses 'blue2'"),
+        (
+            {"expression": NDVI, "colour": "red"},
+            "InvalidRequest: input 'colour': Extra inputs are not permitted",
+        ),
+        ({"expression": NDVI, "datetime": "1990"}, "NoData: no datasets of 'sr_annual'"),
+    ],
+)
+def test_run_job_failures_say_why(demo_settings, inputs, message):
+    store = job_store(demo_settings)
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    assert run_job(_settings_payload(demo_settings), job_id, BAND_MATH, inputs) == "failed"
+    job = store.get(job_id)
+    assert job.status == "failed" and job.message.startswith(message) and job.finished is not None
+    assert not (job_dir(demo_settings, job_id) / "result.json").exists()
+
+
+@pytest.mark.slow
+def test_run_job_internal_errors_fail_the_job(demo_settings):
+    store = job_store(demo_settings)
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    status = run_job(
+        _settings_payload(demo_settings), job_id, "sdgcube.processes.band_math.NoSuchProcess", {}
+    )
+    assert status == "failed"
+    assert store.get(job_id).message.startswith("internal error: AttributeError")
