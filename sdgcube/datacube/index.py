@@ -57,10 +57,25 @@ def add_product(index: Index, doc: dict[str, Any]) -> Product:
     return index.products.update(product, allow_unsafe_updates=False, allow_table_lock=True)
 
 
+def _forget_dynamic_indexes() -> None:
+    """Detach the per-product indexes ODC's postgres driver left on its module-global table.
+
+    ODC 1.9 builds each dynamic index (``dix_*``) as an SQLAlchemy Index over its global ``DATASET``
+    table, which attaches it there for good; ``init_db`` on another database later in the same
+    process would then try to create all of them again and fail with DuplicateTable."""
+    from datacube.drivers.postgres import _schema
+
+    for index in list(_schema.DATASET.indexes):
+        if index.name and str(index.name).startswith("dix_"):
+            _schema.DATASET.indexes.discard(index)
+
+
 def init_index(settings: Settings) -> Datacube:
     """Create the ODC schema and the built-in products if missing; safe to run any number of times."""
     target = resolve_index(settings)
     env = odc_environment(target)
+    if target.driver == "postgres":
+        _forget_dynamic_indexes()
     try:
         index = index_connect(env, application_name="sdgcube-init", validate_connection=False)
         # The postgres driver switches to its own roles while indexing, so it needs them created;

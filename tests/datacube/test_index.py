@@ -36,3 +36,11 @@ def test_index_stac_catalog_of_two_providers(empty_cube: Cube, tmp_path):
     assert ls.sizes["time"] == 2 and int(ls.red.isel(time=1).values[0, 0]) == 7004 + 2
     s2 = empty_cube.load("sentinel_2_l2a", measurements=["swir22", "red"], chunks=None)
     assert s2.red.shape == (1, 60, 60) and int(s2.swir22.values[0, 59, 59]) == 1012
+
+
+def test_several_fresh_indexes_in_one_process(make_settings) -> None:
+    """ODC keeps dynamic indexes on a module-global table; a third fresh index used to fail."""
+    for _ in range(3):
+        dc = init_index(make_settings("embedded"))
+        assert sorted(p.name for p in dc.index.products.get_all()) == sorted(builtin_product_names())
+        dc.close()
