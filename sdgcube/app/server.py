@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,7 @@ __all__ = ["ServerState", "create_app"]
 _LOG = logging.getLogger(__name__)
 ORPHAN_SWEEP_S = 30.0
 RENDER_THREADS = 64
+PYGEOAPI_THREADS = 32
 
 
 @dataclass
@@ -125,6 +127,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = RENDER_THREADS
+        # pygeoapi runs every request in the loop's default executor (6 threads on 2 cores); a few
+        # synchronous job executions waiting on Dask would otherwise block every pygeoapi page.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(PYGEOAPI_THREADS, "pygeoapi"))
         await run_in_threadpool(fail_orphans, settings)
         watcher = asyncio.create_task(_watch(state))
         try:
