@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -29,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from sdgcube.app.coverage_routes import coverage_description, coverage_response, wants_html
+from sdgcube.app.errors import ogc_exception
 from sdgcube.app.hosts import MapProxyHost, PygeoapiHost
 from sdgcube.app.jobs_routes import dismiss_job, jobs_list
 from sdgcube.app.ogc_config import pygeoapi_config
@@ -144,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/collections/{collection_id}/coverage/rangetype", rangetype),
             Route("/jobs", HtmlToPygeoapi(jobs, state.pygeoapi)),
             Route("/jobs/{job_id}", dismiss, methods=["DELETE"]),
+            Route("/stac/{path:path}", StacPathGuard(state.pygeoapi)),
             Mount("/tiles", WmsGetMapShim(create_tiles_app(settings, cube=state.cube))),
             Mount("/mapproxy", state.mapproxy),
             Mount("/", state.pygeoapi),
@@ -153,6 +156,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.sdgcube = state
     return app
+
+
+class StacPathGuard:
+    """pygeoapi's STAC browser answers 500 for paths that climb out of the archive: make them 404."""
+
+    def __init__(self, pygeoapi: PygeoapiHost) -> None:
+        self.pygeoapi = pygeoapi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if ".." in unquote(scope["path"]).split("/"):
+            await ogc_exception(404, "NotFound", "no such catalog entry")(scope, receive, send)
+            return
+        await self.pygeoapi(scope, receive, send)
 
 
 class HtmlToPygeoapi:

@@ -156,6 +156,20 @@ def test_stac_catalog(http: httpx.Client) -> None:
     root = http.get("/stac", params={"f": "json"})
     assert root.status_code == 200
     assert any("archive" in link["href"] for link in root.json()["links"])
+    assert http.get("/stac/archive/sr_annual", params={"f": "json"}).json()["type"] == "Catalog"
+
+
+@pytest.mark.parametrize("path", ["/stac/archive/..%2F..%2F..%2F..%2Fetc", "/stac/archive/%2e%2e/%2e%2e/etc/passwd"])
+def test_stac_paths_cannot_climb_out_of_the_archive(http: httpx.Client, path: str) -> None:
+    response = http.get(path, params={"f": "json"})
+    assert response.status_code == 404 and "root:" not in response.text
+
+
+def test_coverage_html_page(served_demo, http: httpx.Client) -> None:
+    _, cube, _ = served_demo
+    bbox = ",".join(map(str, _demo_bbox(cube, 0.45)))
+    page = http.get("/collections/sr_annual/coverage", params={"f": "html", "bbox": bbox})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
 
 
 def test_gdal_ogcapi_driver_reads_a_collection(served_demo, server, tmp_path) -> None:

@@ -141,7 +141,7 @@ class CubeCoverageProvider(BaseProvider):
         properties: list[str] | None = None,
         subsets: dict | None = None,
         bbox: list[float] | None = None,
-        bbox_crs: str | int = 4326,
+        bbox_crs: str | int | None = None,
         datetime_: str | None = None,
         format_: str = "json",
         **kwargs: Any,
@@ -150,7 +150,8 @@ class CubeCoverageProvider(BaseProvider):
         params = {"f": format_}
         if bbox:
             params["bbox"] = ",".join(str(v) for v in bbox)
-            params["bbox-crs"] = f"EPSG:{bbox_crs}" if isinstance(bbox_crs, int) else str(bbox_crs)
+        if bbox_crs is not None:
+            params["bbox-crs"] = str(bbox_crs)
         if datetime_:
             params["datetime"] = datetime_
         if properties:
