@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,3 +63,29 @@ def test_unknown_product_and_bad_size_exit_2(data_dir):
     for args in (["datasets", "nope"], ["demo-data", "--size", "huge"], ["ingest", "/nonexistent.tif", "--product", "x"]):
         done = run(data_dir, *args)
         assert done.returncode == 2 and done.stderr.startswith("sdgcube: error:"), (args, done.stderr)
+
+
+def test_run_a_process_as_a_job(data_dir):
+    done = run(data_dir, "run", "band-math", "--input", "expression=(nir08 - red) / (nir08 + red)",
+               "--input", "datetime=2020", "--input", "bbox=[177.92, -17.65, 177.96, -17.62]")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first_line, document = done.stdout.split("\n", 1)
+    assert "successful" in first_line and first_line.endswith("result.json")
+    product = json.loads(document)["collection"]
+    assert product in run(data_dir, "products").stdout.split()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", "nope"], "unknown process 'nope'"),
+        (["run", "band-math", "--input", "expression=red+"], "not valid"),
+        (["run", "band-math", "--input", "expression"], "must be key=value"),
+        (["run", "band-math", "--input", "expression=red", "--input", "bbox=[1,2"], "not valid JSON"),
+        (["run", "band-math", "--input", "expression=red", "--input", "datetime=1990"], "no datasets"),
+    ],
+)
+def test_run_refuses_bad_inputs_with_one_line(data_dir, args, fragment):
+    done = run(data_dir, *args)
+    assert done.returncode == 2
+    assert fragment in done.stderr and done.stderr.strip().count("\n") == 0

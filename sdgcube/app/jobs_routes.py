@@ -6,12 +6,14 @@ Starlette; these two endpoints replace them and leave everything else about jobs
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from sdgcube.app.errors import ogc_exception
 from sdgcube.processes.jobs import JobRecord, JobStore
@@ -89,3 +91,18 @@ async def dismiss_job(job_id: str, manager: Any, store: JobStore, base_url: str)
     record = await run_in_threadpool(store.get, job_id)
     assert record is not None
     return JSONResponse(job_status_info(record, base_url))
+
+
+_OUTPUT_NAME = re.compile(r"^[\w][\w.-]*$")
+_OUTPUT_TYPES = {".csv": "text/csv", ".json": "application/json", ".tif": "image/tiff; application=geotiff"}
+
+
+async def job_output(job_id: str, name: str, data_dir: Path) -> Response:
+    """A file a job wrote under its ``outputs`` folder (tables as CSV, SDMX-CSV, JSON)."""
+    if not _OUTPUT_NAME.match(name) or not _OUTPUT_NAME.match(job_id):
+        return ogc_exception(404, "NotFound", f"no output {name!r}")
+    path = data_dir / "jobs" / job_id / "outputs" / name
+    if not path.is_file():
+        return ogc_exception(404, "NotFound", f"job {job_id!r} has no output {name!r}")
+    media = next((t for suffix, t in _OUTPUT_TYPES.items() if name.endswith(suffix)), "application/octet-stream")
+    return FileResponse(path, media_type=media, filename=name)

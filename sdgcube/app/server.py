@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 from sdgcube.app.coverage_routes import coverage_description, coverage_response, wants_html
 from sdgcube.app.errors import ogc_exception
 from sdgcube.app.hosts import MapProxyHost, PygeoapiHost
-from sdgcube.app.jobs_routes import dismiss_job, jobs_list
+from sdgcube.app.jobs_routes import dismiss_job, job_output, jobs_list
 from sdgcube.app.ogc_config import pygeoapi_config
 from sdgcube.app.prefer import PreferMiddleware
 from sdgcube.datacube.catalog import index_fingerprint, summarise_products
@@ -123,6 +123,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def jobs(request: Request) -> Response:
         return await jobs_list(request, store, settings.base_url)
 
+    async def output(request: Request) -> Response:
+        return await job_output(request.path_params["job_id"], request.path_params["name"], settings.data_dir)
+
     async def dismiss(request: Request) -> Response:
         return await dismiss_job(request.path_params["job_id"], state.pygeoapi.api.manager, store, settings.base_url)
 
@@ -146,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/collections/{collection_id}/coverage/rangetype", rangetype),
             Route("/jobs", HtmlToPygeoapi(jobs, state.pygeoapi)),
             Route("/jobs/{job_id}", dismiss, methods=["DELETE"]),
+            Route("/jobs/{job_id}/outputs/{name}", output),
             Route("/stac/{path:path}", StacPathGuard(state.pygeoapi)),
             Mount("/tiles", WmsGetMapShim(create_tiles_app(settings, cube=state.cube))),
             Mount("/mapproxy", state.mapproxy),

@@ -199,10 +199,12 @@ def datasets(
 
 
 from sdgcube.cli.boundaries import boundaries
+from sdgcube.cli.run import run
 from sdgcube.cli.serve import serve
 
 app.command("boundaries")(boundaries)
 app.command("serve")(serve)
+app.command("run")(run)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from sdgcube.datacube.cube import Cube
 from sdgcube.errors import InvalidRequest, LimitExceeded
 
-__all__ = ["AreaInputs", "check_job_area", "job_area_km2"]
+__all__ = ["AreaInputs", "check_job_area", "check_limit", "job_area_km2"]
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -76,9 +76,11 @@ def job_area_km2(area: AreaInputs, cube: Cube, product: str) -> float:
     return abs(area_m2) / 1e6
 
 
-def check_job_area(area: AreaInputs, cube: Cube, product: str) -> None:
-    """Refuse a job over more than the configured ``limits.max_job_area_km2``."""
-    limit = cube.settings.limits.max_job_area_km2
-    km2 = job_area_km2(area, cube, product)
+def check_limit(km2: float, limit: float) -> None:
     if km2 > limit:
         raise LimitExceeded(f"the job covers {km2:,.0f} km², more than this server's limit of {limit:,.0f} km²")
+
+
+def check_job_area(area: AreaInputs, cube: Cube, product: str) -> None:
+    """Refuse a job over more than the configured ``limits.max_job_area_km2``."""
+    check_limit(job_area_km2(area, cube, product), cube.settings.limits.max_job_area_km2)

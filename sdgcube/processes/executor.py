@@ -25,7 +25,10 @@ from sdgcube.processes.context import JobContext
 from sdgcube.processes.jobs import ACTIVE, job_store
 from sdgcube.settings import Settings
 
-__all__ = ["cancel_job", "dask_client", "fail_orphans", "job_dir", "run_job", "submit_job", "task_key"]
+__all__ = [
+    "cancel_job", "dask_client", "fail_orphans", "job_dir", "load_processor", "run_job", "settings_payload",
+    "submit_job", "task_key",
+]  # fmt: skip
 
 _LOG = logging.getLogger(__name__)
 _ORPHAN_GRACE = timedelta(seconds=15)
@@ -52,7 +55,7 @@ def job_dir(settings: Settings, job_id: str) -> Path:
     return settings.data_dir / "jobs" / job_id
 
 
-def _settings_payload(settings: Settings) -> dict[str, Any]:
+def settings_payload(settings: Settings) -> dict[str, Any]:
     # Secrets are passed explicitly: a Dask worker elsewhere may not share this process's environment.
     payload = settings.model_dump(mode="json", exclude={"db_url"})
     if settings.db_url is not None:
@@ -63,13 +66,13 @@ def _settings_payload(settings: Settings) -> dict[str, Any]:
 def submit_job(settings: Settings, job_id: str, processor: str, inputs: dict[str, Any]) -> Future:
     """Queue a job on the cluster; it runs even if nobody waits for it."""
     future = dask_client(settings).submit(
-        run_job, _settings_payload(settings), job_id, processor, inputs, key=task_key(job_id), pure=False
+        run_job, settings_payload(settings), job_id, processor, inputs, key=task_key(job_id), pure=False
     )
     fire_and_forget(future)
     return future
 
 
-def _load_processor(reference: str) -> Any:
+def load_processor(reference: str) -> Any:
     module, _, name = reference.rpartition(".")
     return getattr(importlib.import_module(module), name)({"name": reference})
 
@@ -95,7 +98,7 @@ def run_job(settings_payload: dict[str, Any], job_id: str, processor: str, input
     )  # fmt: skip
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        process = _load_processor(processor)
+        process = load_processor(processor)
         result = process.run(process.parse(inputs), ctx)
         location = folder / "result.json"
         _write_result(location, result.document)

@@ -13,7 +13,7 @@ from distributed import Event
 
 from sdgcube.processes import executor
 from sdgcube.processes.executor import (
-    _settings_payload,
+    settings_payload,
     dask_client,
     fail_orphans,
     job_dir,
@@ -265,7 +265,7 @@ def test_run_job_accepted_to_successful(demo, demo_settings):
     job_id, inputs = _new_id(), {"expression": NDVI, "datetime": "2020"}
     store.add(job_id, "band-math", {"inputs": inputs})
 
-    assert run_job(_settings_payload(demo_settings), job_id, BAND_MATH, inputs) == "successful"
+    assert run_job(settings_payload(demo_settings), job_id, BAND_MATH, inputs) == "successful"
 
     job = store.get(job_id)
     assert (job.status, job.progress, job.message, job.mimetype) == (
@@ -293,7 +293,7 @@ def test_run_job_dismissed_before_it_starts_does_nothing(demo, demo_settings):
     store.update(job_id, status="dismissed", message="dismissed by the user")
 
     assert (
-        run_job(_settings_payload(demo_settings), job_id, BAND_MATH, {"expression": NDVI})
+        run_job(settings_payload(demo_settings), job_id, BAND_MATH, {"expression": NDVI})
         == "dismissed"
     )
 
@@ -311,16 +311,16 @@ def test_run_job_dismissed_while_running_stops_at_its_next_progress(
     store = job_store(demo_settings)
     job_id = _new_id()
     store.add(job_id, "band-math", {})
-    load = executor._load_processor
+    load = executor.load_processor
 
     def dismiss_then_load(reference: str):
         store.update(job_id, status="dismissed")  # as DELETE /jobs/{id} does while the task runs
         return load(reference)
 
-    monkeypatch.setattr(executor, "_load_processor", dismiss_then_load)
+    monkeypatch.setattr(executor, "load_processor", dismiss_then_load)
     assert (
         run_job(
-            _settings_payload(demo_settings),
+            settings_payload(demo_settings),
             job_id,
             BAND_MATH,
             {"expression": NDVI, "datetime": "2020"},
@@ -349,7 +349,7 @@ def test_run_job_failures_say_why(demo_settings, inputs, message):
     store = job_store(demo_settings)
     job_id = _new_id()
     store.add(job_id, "band-math", {})
-    assert run_job(_settings_payload(demo_settings), job_id, BAND_MATH, inputs) == "failed"
+    assert run_job(settings_payload(demo_settings), job_id, BAND_MATH, inputs) == "failed"
     job = store.get(job_id)
     assert job.status == "failed" and job.message.startswith(message) and job.finished is not None
     assert not (job_dir(demo_settings, job_id) / "result.json").exists()
@@ -361,7 +361,7 @@ def test_run_job_internal_errors_fail_the_job(demo_settings):
     job_id = _new_id()
     store.add(job_id, "band-math", {})
     status = run_job(
-        _settings_payload(demo_settings), job_id, "sdgcube.processes.band_math.NoSuchProcess", {}
+        settings_payload(demo_settings), job_id, "sdgcube.processes.band_math.NoSuchProcess", {}
     )
     assert status == "failed"
     assert store.get(job_id).message.startswith("internal error: AttributeError")
