@@ -1,0 +1,86 @@
+"""An indicator job end to end on Dask with 1 and with 2 workers: wall time, speed-up, peak memory.
+
+Run: ``.venv/bin/python benchmarks/bench_sdg_job.py --process sdg-15-3-1 --size large
+[--workers 1,2] [--inputs '{"units_layer": "admin_units"}']``. It makes the demo archive of that
+size with ``sdgcube demo-data`` (or reuses ``--data-dir``), then for each worker count starts a
+fresh local Dask cluster (processes, one thread each) and runs the job exactly as the server does:
+a job row, the fire-and-forget task, the process fanning its work out to the cluster. Peak memory
+is the largest resident set of any worker process (``ru_maxrss``). Speed-up = time with 1 worker ÷
+time with N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from distributed import Client, LocalCluster
+
+from sdgcube.processes.executor import load_processor, submit_job
+from sdgcube.processes.jobs import job_store
+from sdgcube.processes.registry import PROCESSES
+from sdgcube.settings import Settings
+
+SDGCUBE = str(Path(sys.executable).with_name("sdgcube"))
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run(settings: Settings, process: str, inputs: dict, workers: int) -> tuple[float, float, str]:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run_settings = settings.model_copy(update={"dask_address": cluster.scheduler_address})
+        with Client(cluster) as client:
+            client.run(lambda: None)
+            store = job_store(run_settings)
+            job_id = str(uuid.uuid4())
+            parsed = load_processor(PROCESSES[process]).parse(inputs).model_dump(mode="json")
+            store.add(job_id, process, parsed)
+            start = time.perf_counter()
+            submit_job(run_settings, job_id, PROCESSES[process], parsed).result()
+            elapsed = time.perf_counter() - start
+            peak = max(client.run(_peak_rss_mib).values())
+    record = store.get(job_id)
+    assert record is not None
+    return elapsed, peak, f"{record.status}: {record.message}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--process", default="sdg-15-3-1")
+    parser.add_argument("--size", default="large", choices=["small", "medium", "large"])
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--inputs", default="{}", help="JSON object of process inputs")
+    parser.add_argument("--data-dir", type=Path)
+    args = parser.parse_args()
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="sdgcube-bench-"))
+    if not (data_dir / "demo" / "truth.json").exists():
+        start = time.perf_counter()
+        subprocess.run([SDGCUBE, "demo-data", "--size", args.size], check=True, capture_output=True,
+                       env={**os.environ, "SDGCUBE_DATA_DIR": str(data_dir)})  # fmt: skip
+        print(f"demo archive ({args.size}) in {time.perf_counter() - start:.0f} s at {data_dir}")
+    settings = Settings(data_dir=data_dir)
+    inputs = json.loads(args.inputs)
+    times = {}
+    for workers in (int(n) for n in args.workers.split(",")):
+        elapsed, peak, outcome = _run(settings, args.process, inputs, workers)
+        times[workers] = elapsed
+        print(f"{args.process} with {workers} worker(s): {elapsed:7.1f} s  peak worker RSS {peak:7.0f} MiB  {outcome}")
+    if 1 in times:
+        for workers, elapsed in times.items():
+            if workers != 1:
+                print(f"speed-up 1 → {workers} workers: {times[1] / elapsed:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
