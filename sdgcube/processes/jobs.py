@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sdgcube.datacube.database import resolve_index
 from sdgcube.settings import Settings
 
-__all__ = ["ACTIVE", "FINISHED", "JobRecord", "JobStore", "job_store"]
+__all__ = ["ACTIVE", "FINISHED", "JobRecord", "JobStore", "job_store", "jobs_table"]
 
 ACTIVE = ("accepted", "running")
 FINISHED = ("successful", "failed", "dismissed")

@@ -125,3 +125,24 @@ def test_bad_inputs_are_refused_before_a_job_exists(http: httpx.Client, inputs: 
     assert response.status_code == 400, response.text
     assert fragment in response.json()["description"]
     assert http.get("/jobs", params={"f": "json"}).json()["numberMatched"] == before
+
+
+def test_a_job_orphaned_by_a_crash_fails_with_the_reason_after_restart(server, http: httpx.Client) -> None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    from sdgcube.processes.jobs import job_store, jobs_table
+
+    store = job_store(server.settings)
+    job_id = str(uuid.uuid4())
+    store.add(job_id, "band-math", {"expression": "red"})
+    store.update(job_id, status="running", message="computing", progress=40)
+    with store.engine.begin() as conn:  # as if its server had died an hour ago
+        conn.execute(jobs_table.update().where(jobs_table.c.identifier == job_id)
+                     .values(updated=sa.func.now() - sa.text("interval '1 hour'")))  # fmt: skip
+    server.stop()
+    server.start()
+    status = http.get(f"/jobs/{job_id}", params={"f": "json"}).json()
+    assert status["status"] == "failed"
+    assert "orphaned" in status["message"]
