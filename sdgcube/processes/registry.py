@@ -6,4 +6,9 @@ __all__ = ["PROCESSES"]
 
 PROCESSES: dict[str, str] = {
     "band-math": "sdgcube.processes.band_math.BandMath",
+    "sdg-15-1-1": "sdgcube.processes.sdg_15_1_1.Sdg1511",
+    "sdg-6-6-1": "sdgcube.processes.sdg_6_6_1.Sdg661",
+    "sdg-11-3-1": "sdgcube.processes.sdg_11_3_1.Sdg1131",
+    "sdg-13-1-1": "sdgcube.processes.sdg_13_1_1.Sdg1311",
+    "burnt-area": "sdgcube.processes.burnt_area.BurntArea",
 }
