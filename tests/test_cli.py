@@ -83,6 +83,7 @@ def test_run_a_process_as_a_job(data_dir):
         (["run", "band-math", "--input", "expression"], "must be key=value"),
         (["run", "band-math", "--input", "expression=red", "--input", "bbox=[1,2"], "not valid JSON"),
         (["run", "band-math", "--input", "expression=red", "--input", "datetime=1990"], "no datasets"),
+        (["run", "band-math", "--input", "expression=null"], "expression"),
     ],
 )
 def test_run_refuses_bad_inputs_with_one_line(data_dir, args, fragment):

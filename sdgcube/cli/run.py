@@ -23,14 +23,17 @@ __all__ = ["parse_inputs", "run"]
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs. Lists and objects are JSON; anything else stays text, which the process's
-    input model converts (``2019`` stays a year string, ``0.5`` becomes a number where one is expected)."""
+    """``key=value`` pairs. Lists and objects are JSON and ``null`` is None; anything else stays text,
+    which the process's input model converts (``2019`` stays a year string, ``0.5`` becomes a number
+    where one is expected)."""
     inputs: dict[str, Any] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise fail(f"--input {pair!r} must be key=value")
-        if text.lstrip()[:1] in ("[", "{"):
+        if text.strip() == "null":
+            inputs[key] = None
+        elif text.lstrip()[:1] in ("[", "{"):
             try:
                 inputs[key] = json.loads(text)
             except json.JSONDecodeError as exc:

@@ -43,7 +43,8 @@ class SummaryTable:
     time_period: str
     """The reporting period, e.g. ``2015-2019`` or ``2020``."""
     rows: tuple[dict[str, Any], ...]
-    """Each row has ``unit_id`` and ``unit_name``, then the indicator's columns."""
+    """Each row has ``unit_id`` and ``unit_name``, then the indicator's columns; a row with its own
+    ``time_period`` (a yearly series) overrides the table's."""
 
 
 def outputs_dir(ctx: JobContext) -> Path:
@@ -72,8 +73,8 @@ def sdmx_csv(table: SummaryTable) -> str:
     writer.writerow(["DATAFLOW", "FREQ", "SERIES", "REF_AREA", "TIME_PERIOD", "UNIT_MEASURE", "OBS_VALUE"])
     for row in table.rows:
         value = row.get(table.value_field)
-        writer.writerow([SDMX_DATAFLOW, "A", table.series, row["unit_id"], table.time_period, table.unit_measure,
-                         "" if value is None else value])  # fmt: skip
+        writer.writerow([SDMX_DATAFLOW, "A", table.series, row["unit_id"], row.get("time_period", table.time_period),
+                         table.unit_measure, "" if value is None else value])  # fmt: skip
     return buffer.getvalue()
 
 

@@ -68,3 +68,12 @@ def test_pixel_areas_add_up_to_the_geodesic_area(bbox, crs, resolution) -> None:
     lons, lats = outline.exterior.coords.xy
     expected = abs(Geod(ellps="WGS84").polygon_area_perimeter(lons, lats)[0]) / 1e6
     assert areas.sum() == pytest.approx(expected, rel=2e-3)
+
+
+def test_rows_with_their_own_time_period_make_a_series() -> None:
+    yearly = SummaryTable(indicator="6.6.1", series="EN_LKRV_PWAC", unit_measure="PT", value_field="v",
+                          time_period="2000-2024",
+                          rows=({"unit_id": "D1", "time_period": "2020", "v": 1.0},
+                                {"unit_id": "D1", "time_period": "2021", "v": 2.0}))  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(sdmx_csv(yearly))))
+    assert [(r["TIME_PERIOD"], r["OBS_VALUE"]) for r in rows] == [("2020", "1.0"), ("2021", "2.0")]
