@@ -6,6 +6,7 @@ __all__ = ["PROCESSES"]
 
 PROCESSES: dict[str, str] = {
     "band-math": "sdgcube.processes.band_math.BandMath",
+    "sdg-15-3-1": "sdgcube.processes.sdg_15_3_1.Sdg1531",
     "sdg-15-1-1": "sdgcube.processes.sdg_15_1_1.Sdg1511",
     "sdg-6-6-1": "sdgcube.processes.sdg_6_6_1.Sdg661",
     "sdg-11-3-1": "sdgcube.processes.sdg_11_3_1.Sdg1131",
