@@ -19,7 +19,7 @@ from sdgcube.datacube.vectors import VectorLayer
 from sdgcube.processes.registry import PROCESSES
 from sdgcube.settings import Settings
 
-__all__ = ["TEMPLATE_DIR", "collection_links", "pygeoapi_config"]
+__all__ = ["TEMPLATE_DIR", "collection_links", "coverage_provider_def", "pygeoapi_config"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "ogc_config"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -69,6 +69,12 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def coverage_provider_def(settings: Settings, product: str) -> dict[str, Any]:
+    """The pygeoapi coverage provider definition of a product."""
+    return {"type": "coverage", "name": COVERAGE_PROVIDER, "data": product, "data_dir": str(settings.data_dir),
+            "format": {"name": "GTiff", "mimetype": "image/tiff; application=geotiff"}}  # fmt: skip
+
+
 def _product_resource(settings: Settings, summary: ProductSummary) -> dict[str, Any]:
     provider = {"data": summary.name, "data_dir": str(settings.data_dir)}
     bands = ", ".join(b.name for b in summary.bands)
@@ -80,8 +86,7 @@ def _product_resource(settings: Settings, summary: ProductSummary) -> dict[str, 
         "links": collection_links(settings, summary.name),
         "extents": {"spatial": {"bbox": list(summary.bbox or WORLD), "crs": CRS84}, "temporal": _temporal(summary)},
         "providers": [
-            {"type": "coverage", "name": COVERAGE_PROVIDER, **provider,
-             "format": {"name": "GTiff", "mimetype": "image/tiff; application=geotiff"}},
+            coverage_provider_def(settings, summary.name),
             {"type": "edr", "name": EDR_PROVIDER, **provider},
         ],
     }  # fmt: skip

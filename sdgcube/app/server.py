@@ -33,11 +33,12 @@ from sdgcube.app.coverage_routes import coverage_description, coverage_response,
 from sdgcube.app.errors import ogc_exception
 from sdgcube.app.hosts import MapProxyHost, PygeoapiHost
 from sdgcube.app.jobs_routes import dismiss_job, job_output, jobs_list
-from sdgcube.app.ogc_config import pygeoapi_config
+from sdgcube.app.ogc_config import coverage_provider_def, pygeoapi_config
 from sdgcube.app.prefer import PreferMiddleware
 from sdgcube.datacube.catalog import index_fingerprint, summarise_products
 from sdgcube.datacube.cube import Cube, open_cube
 from sdgcube.datacube.vectors import vector_store
+from sdgcube.errors import UnknownProduct
 from sdgcube.processes.executor import fail_orphans
 from sdgcube.processes.jobs import job_store
 from sdgcube.settings import Settings
@@ -67,6 +68,18 @@ class ServerState:
     def _fingerprint(self) -> str:
         layers = [(layer.name, layer.updated.isoformat()) for layer in vector_store(self.settings).list_layers()]
         return f"{index_fingerprint(self.cube)}|{layers}"
+
+    async def coverage_provider(self, name: str) -> dict[str, Any] | None:
+        """The coverage provider of a collection; a product registered since the last refresh (a job
+        result) is served at once rather than after the next configuration swap."""
+        provider = self.coverage_providers.get(name)
+        if provider is not None:
+            return provider
+        try:
+            await run_in_threadpool(self.cube.product, name)
+        except UnknownProduct:
+            return None
+        return coverage_provider_def(self.settings, name)
 
     def refresh(self, *, force: bool = False) -> bool:
         """Regenerate the OGC configurations if the index changed; True if it did."""
@@ -112,13 +125,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     store = job_store(settings)
 
     async def coverage(request: Request) -> Response:
-        return await coverage_response(request, state.coverage_providers.get(request.path_params["collection_id"]))
+        return await coverage_response(request, await state.coverage_provider(request.path_params["collection_id"]))
 
     async def domainset(request: Request) -> Response:
-        return await coverage_description(request, state.coverage_providers.get(request.path_params["collection_id"]), "domainset")
+        return await coverage_description(request, await state.coverage_provider(request.path_params["collection_id"]), "domainset")
 
     async def rangetype(request: Request) -> Response:
-        return await coverage_description(request, state.coverage_providers.get(request.path_params["collection_id"]), "rangetype")
+        return await coverage_description(request, await state.coverage_provider(request.path_params["collection_id"]), "rangetype")
 
     async def jobs(request: Request) -> Response:
         return await jobs_list(request, store, settings.base_url)
