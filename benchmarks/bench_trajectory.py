@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from sdgcube.indicators.degradation import CLASS_NODATA
-from sdgcube.indicators.trend import TrajectoryParams, trajectory
+from sdgcube.indicators.trend import TrajectoryParams, critical_s, trajectory
 
 
 def _stack(pixels: int, years: int, seed: int) -> np.ndarray:
@@ -33,20 +33,22 @@ def _stack(pixels: int, years: int, seed: int) -> np.ndarray:
 
 
 def _reference(values: np.ndarray, years: np.ndarray, params: TrajectoryParams) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel: slope from linregress, significance from kendalltau's p-value, the same class rule."""
+    """Per pixel: slope from linregress, S from kendalltau's tau over the years with data, tested as
+    Trends.Earth does (|S| against the critical value for the period's length, direction from the slope)."""
     slopes = np.full(len(values), np.nan)
     classes = np.full(len(values), CLASS_NODATA, dtype=np.int8)
-    alpha = 1 - params.confidence
+    critical = critical_s(len(years), params.confidence)
     for i, series in enumerate(values):
         ok = ~np.isnan(series)
-        if ok.sum() < params.min_years:
+        n = int(ok.sum())
+        if n < params.min_years:
             continue
         y = series[ok].astype(np.float64)
         slopes[i] = stats.linregress(years[ok], y).slope
-        tau = stats.kendalltau(years[ok], y)
-        significant = tau.pvalue <= alpha
-        classes[i] = (-1 if significant and slopes[i] < -params.slope_threshold and tau.statistic < 0
-                      else 1 if significant and slopes[i] > params.slope_threshold and tau.statistic > 0 else 0)  # fmt: skip
+        s = round(stats.kendalltau(years[ok], y).statistic * n * (n - 1) / 2)
+        significant = abs(s) >= critical
+        classes[i] = (-1 if significant and slopes[i] < -params.slope_threshold
+                      else 1 if significant and slopes[i] > params.slope_threshold else 0)  # fmt: skip
     return slopes, classes
 
 

@@ -4,15 +4,17 @@ significance against the exact null distribution, and the productivity-trajector
 Arrays hold one series per pixel along the **last** axis (``values[..., t]``), float with NaN as
 nodata; ``years`` (length t, ascending) are the abscissae. Every statistic uses only the years with
 data: the OLS fit and the Theil–Sen slopes skip NaN, and Mann–Kendall counts only pairs in which both
-values are present, so a pixel with k valid years is tested against the null distribution for n = k.
+values are present. As in Trends.Earth, S is compared with the critical value for n = the number of
+years in the period (``years.size``), whatever the pixel's gaps.
 
 Mann–Kendall: S = Σ_{i<j} sign(y_j − y_i). Without ties, under H0 (no trend) every ordering is
 equally likely and S = N − 2·I, with N = n(n−1)/2 and I the number of inversions of a random
 permutation, whose exact distribution (the Mahonian numbers) is built once by dynamic programming.
-A trend is significant at confidence c (two-sided) when |S| ≥ s_c(n), the smallest s with
-P(S ≥ s) ≤ (1 − c)/2 — Hollander & Wolfe's table for n = 4…40. Beyond 40 years the normal
-approximation with continuity correction is used, Var S = n(n−1)(2n+5)/18. Ties add 0 to S, which
-makes the exact test slightly conservative.
+Hollander & Wolfe's table, as Trends.Earth applies it: s_c(n) is the smallest attainable s > 0 with
+P(S > s) ≤ 1 − c (one-sided), and a trend is significant at confidence c when |S| ≥ s_c(n); its
+direction is the sign of the slope. The table is computed exactly for n = 4…40 (it reproduces
+Trends.Earth's published 90/95/99 % columns); beyond 40 years the normal approximation with continuity
+correction is used, Var S = n(n−1)(2n+5)/18. Ties add 0 to S.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 CONFIDENCE_LEVELS: Final = (0.90, 0.95, 0.99)
-"""The confidence levels of the published critical-value tables (two-sided)."""
+"""The confidence levels of the published critical-value tables (one-sided, as Trends.Earth uses them)."""
 EXACT_TABLE_MAX_N: Final = 40
 """Largest n with an exact critical value (Hollander & Wolfe's table); above it, the normal approximation."""
 
@@ -88,17 +90,20 @@ def _norm_confidence(confidence: float) -> Fraction:
 
 @functools.cache
 def critical_s(n: int, confidence: float) -> int:
-    """Smallest s > 0 with P(S ≥ s) ≤ (1 − confidence)/2, so that |S| ≥ s is significant (two-sided).
+    """Smallest attainable s > 0 with P(S > s) ≤ 1 − confidence; |S| ≥ s is significant.
 
-    ``n(n−1)/2 + 2`` (larger than any |S|) where no S reaches the level, e.g. n = 4 at 95 %."""
+    ``n(n−1)/2 + 2`` (larger than any |S|) for n < 2."""
     pairs = n * (n - 1) // 2
-    tail = (1 - _norm_confidence(confidence)) / 2
+    if pairs == 0:
+        return 2
+    tail = 1 - _norm_confidence(confidence)
     if n > EXACT_TABLE_MAX_N:
         sigma = math.sqrt(n * (n - 1) * (2 * n + 5) / 18)
-        s = math.ceil(1 + NormalDist().inv_cdf(1 - float(tail)) * sigma)
-        return min(s + (s - pairs) % 2, pairs + 2)  # S has the parity of n(n−1)/2
-    s = pairs + 2
-    while s - 2 > 0 and kendall_s_upper_tail(n, s - 2) <= tail:
+        s = math.ceil(NormalDist().inv_cdf(1 - float(tail)) * sigma - 1)
+        return max(2 - pairs % 2, min(s + (s - pairs) % 2, pairs))  # S has the parity of n(n−1)/2
+    s = pairs
+    # P(S > s) = P(S ≥ s + 2): S moves in steps of 2.
+    while s - 2 > 0 and kendall_s_upper_tail(n, s) <= tail:
         s -= 2
     return s
 
@@ -175,10 +180,11 @@ def _trajectory_pixel(
         return np.nan, s, n, CLASS_NODATA
     slope = _ols(y, t) if method == 0 else _theil_sen(y, t)
     trend = 0
-    if slope < -threshold and s <= -critical[n]:
-        trend = -1
-    elif slope > threshold and s >= critical[n]:
-        trend = 1
+    if abs(s) >= critical[y.size]:
+        if slope < -threshold:
+            trend = -1
+        elif slope > threshold:
+            trend = 1
     return slope, s, n, trend
 
 
@@ -294,9 +300,10 @@ def trajectory(
 ) -> TrajectoryResult:
     """Productivity trajectory of each series (e.g. annual NDVI), one pass per pixel.
 
-    trend = −1 if slope < −threshold and S ≤ −s_c(n); +1 if slope > threshold and S ≥ s_c(n); else 0,
-    with n the years with data and s_c the critical S at ``params.confidence``. ``parallel`` spreads the
-    pixels over numba's threads (not for use inside Dask tasks, which are parallel already)."""
+    trend = −1 if slope < −threshold and |S| ≥ s_c(n); +1 if slope > threshold and |S| ≥ s_c(n); else 0,
+    with n the number of years of the period and s_c the critical S at ``params.confidence`` (Trends.Earth's
+    rule). ``parallel`` spreads the pixels over numba's threads (not for use inside Dask tasks, which are
+    parallel already)."""
     rows, t = _rows(values, years)
     critical = critical_s_table(t.size, params.confidence)
     count = rows.shape[0]

@@ -5,6 +5,7 @@ table entries and scipy's exact Kendall p-values, and the trajectory class on ha
 from __future__ import annotations
 
 import itertools
+import functools
 import math
 from fractions import Fraction
 
@@ -73,13 +74,17 @@ def test_upper_tail_edges():
     assert kendall_s_upper_tail(6, -15) == 1
 
 
-@pytest.mark.parametrize(
-    ("n", "expected"),
-    [(3, (5, 5, 5)), (4, (6, 8, 8)), (5, (8, 10, 12)), (10, (21, 23, 29))],
-)
-def test_critical_values(n, expected):
-    """n = 10 at α = 0.05 two-sided is 23, as in the published table; unreachable levels exceed N."""
-    assert tuple(critical_s(n, level) for level in CONFIDENCE_LEVELS) == expected
+# Hollander & Wolfe's one-sided table at 90 % for n = 4 … 23, the column Trends.Earth applies.
+PUBLISHED_90 = [4, 6, 7, 9, 10, 12, 15, 17, 18, 22, 23, 27, 28, 32, 35, 37, 40, 42, 45, 49]
+
+
+def test_critical_values_reproduce_the_published_table():
+    assert [critical_s(n, 0.90) for n in range(4, 24)] == PUBLISHED_90
+
+
+@pytest.mark.parametrize(("n", "confidence", "expected"), [(10, 0.95, 19), (16, 0.95, 36), (4, 0.99, 6), (3, 0.90, 3)])
+def test_critical_values(n, confidence, expected):
+    assert critical_s(n, confidence) == expected
 
 
 def _series_with_s(n: int, s: int) -> np.ndarray:
@@ -99,17 +104,21 @@ def _series_with_s(n: int, s: int) -> np.ndarray:
 @pytest.mark.parametrize("n", [4, 5, 6, 9, 10, 13, 16, 21, 25, 32, 40])
 @pytest.mark.parametrize("confidence", CONFIDENCE_LEVELS)
 def test_critical_values_agree_with_scipy_exact_p(n, confidence):
-    """|S| = critical is significant and critical − 2 is not, by scipy's exact Kendall test."""
+    """s_c is the smallest s with P(S > s) ≤ α one-sided (half scipy's exact two-sided p of S = s + 2)."""
     critical = critical_s(n, confidence)
     alpha = 1 - confidence
     pairs = n * (n - 1) // 2
-    if critical <= pairs:
-        y = _series_with_s(n, critical)
-        assert _s_direct(y) == critical
-        assert stats.kendalltau(np.arange(n), y, method="exact").pvalue <= alpha + 1e-12
-    if critical - 2 >= 0:
-        y = _series_with_s(n, critical - 2)
-        assert stats.kendalltau(np.arange(n), y, method="exact").pvalue > alpha
+
+    def one_sided_above(s: int) -> float:
+        if s + 2 > pairs:
+            return 0.0
+        y = _series_with_s(n, s + 2)
+        assert _s_direct(y) == s + 2
+        return stats.kendalltau(np.arange(n), y, method="exact").pvalue / 2
+
+    assert one_sided_above(critical) <= alpha + 1e-12
+    if critical - 2 > 0:
+        assert one_sided_above(critical - 2) > alpha
 
 
 def test_beyond_the_table_the_normal_approximation_continues_smoothly():
@@ -119,7 +128,7 @@ def test_beyond_the_table_the_normal_approximation_continues_smoothly():
         assert (approximate - 41 * 40 // 2) % 2 == 0
     table = critical_s_table(45, 0.95)
     assert table.dtype == np.int64 and table.shape == (46,)
-    assert table[10] == 23 and table[4] == 8
+    assert table[10] == 19 and table[4] == 4
 
 
 def test_confidence_outside_the_range_is_refused():
@@ -188,18 +197,27 @@ def test_bad_input_is_refused(values, years, message):
 # --- the trajectory class --------------------------------------------------------------------------
 
 
+@functools.cache
+def _reference_critical(n: int, confidence: float) -> int:
+    """Trends.Earth's rule from scipy: the smallest s > 0 with one-sided P(S > s) ≤ 1 − confidence."""
+    pairs = n * (n - 1) // 2
+    for s in range(pairs % 2 or 2, pairs + 1, 2):
+        if s + 2 > pairs or stats.kendalltau(np.arange(n), _series_with_s(n, s + 2), method="exact").pvalue / 2 <= 1 - confidence:
+            return s
+    return pairs
+
+
 def _reference_trend(series: np.ndarray, params: TrajectoryParams) -> int:
-    """The class from scipy: linregress slope and the exact Kendall p-value on the years with data."""
+    """The class from scipy's slope and an O(n²) S over the pairs with data, tested as Trends.Earth
+    does: |S| against the critical value for the period's length, direction from the slope."""
     ok = ~np.isnan(series)
     if ok.sum() < params.min_years:
         return CLASS_NODATA
-    y = series[ok].astype(np.float64)
-    slope = stats.linregress(YEARS[ok], y).slope
-    result = stats.kendalltau(YEARS[ok], y, method="exact")
-    significant = result.pvalue <= 1 - params.confidence
-    if significant and slope < -params.slope_threshold and result.statistic < 0:
+    slope = stats.linregress(YEARS[ok], series[ok].astype(np.float64)).slope
+    significant = abs(_s_direct(series)) >= _reference_critical(YEARS.size, params.confidence)
+    if significant and slope < -params.slope_threshold:
         return -1
-    if significant and slope > params.slope_threshold and result.statistic > 0:
+    if significant and slope > params.slope_threshold:
         return 1
     return 0
 
@@ -228,12 +246,12 @@ def test_trajectory_parallel_equals_serial():
 @pytest.mark.parametrize(
     ("series", "expected"),
     [
-        ([1.0, 2.0, 3.0, 4.0, 5.0], 1),  # S = 10 = critical at 95 % for n = 5
+        ([1.0, 2.0, 3.0, 4.0, 5.0], 1),  # S = 10 ≥ 6, the 95 % value for n = 5
         ([5.0, 4.0, 3.0, 2.0, 1.0], -1),
-        ([1.0, 2.0, 3.0, 4.0], 0),  # n = 4 cannot reach 95 %
-        ([1.0, 2.0, np.nan, 3.0, 4.0, 5.0], 1),  # a missing year: n = 5
+        ([1.0, 2.0, 3.0, 4.0], 1),  # S = 6 ≥ 4, the 95 % value for n = 4
+        ([1.0, 2.0, np.nan, 3.0, 4.0, 5.0], 1),  # a missing year: S = 10 over 5 years, n = 6: 10 ≥ 9
         ([1.0, 2.0, np.nan, np.nan, np.nan, 3.0], CLASS_NODATA),  # 3 years < min_years
-        ([1.0, 2.0, 3.0, 5.0, 4.0], 0),  # S = 8 < 10
+        ([3.0, 1.0, 2.0, 5.0, 4.0], 0),  # S = 4 < 6 though the slope (0.6) is above the threshold
         ([0.0, 0.5, 1.0, 1.5, 2.0], 0),  # slope 0.5 is not above the threshold 0.5
         ([0.0, 0.625, 1.25, 1.875, 2.5], 1),
     ],
