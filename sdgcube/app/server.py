@@ -90,7 +90,8 @@ class ServerState:
         layers = vector_store(self.settings).list_layers()
         config = pygeoapi_config(self.settings, products, layers)
         self.pygeoapi.load(config)
-        internal = f"http://127.0.0.1:{self.settings.port}"
+        host = self.settings.host if self.settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        internal = f"http://{host if ':' not in host else f'[{host}]'}:{self.settings.port}"
         self.mapproxy.load(mapproxy_config(self.settings, products, internal_url=internal))
         self.coverage_providers = {
             name: next(p for p in resource["providers"] if p["type"] == "coverage")

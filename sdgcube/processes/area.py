@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from sdgcube.datacube.cube import Cube
 from sdgcube.errors import InvalidRequest, LimitExceeded
 
-__all__ = ["AreaInputs", "check_job_area", "check_limit", "job_area_km2"]
+__all__ = ["AreaInputs", "check_job_area", "check_limit", "geodesic_km2", "job_area_km2"]
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -62,6 +62,12 @@ class AreaInputs(BaseModel):
         return {}
 
 
+def geodesic_km2(region: BaseGeometry) -> float:
+    """Area of a WGS 84 geometry on the ellipsoid, km²."""
+    area_m2, _ = _GEOD.geometry_area_perimeter(region)
+    return abs(area_m2) / 1e6
+
+
 def job_area_km2(area: AreaInputs, cube: Cube, product: str) -> float:
     """Geodesic area of the job's region; the product's extent when none was given."""
     region = area.shape()
@@ -72,8 +78,7 @@ def job_area_km2(area: AreaInputs, cube: Cube, product: str) -> float:
         region = box(*datasets[0].extent.to_crs("EPSG:4326").boundingbox)
         for ds in datasets[1:]:
             region = region.union(box(*ds.extent.to_crs("EPSG:4326").boundingbox))
-    area_m2, _ = _GEOD.geometry_area_perimeter(region)
-    return abs(area_m2) / 1e6
+    return geodesic_km2(region)
 
 
 def check_limit(km2: float, limit: float) -> None:

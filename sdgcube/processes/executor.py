@@ -13,6 +13,7 @@ import importlib
 import json
 import logging
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ _LOG = logging.getLogger(__name__)
 _ORPHAN_GRACE = timedelta(seconds=15)
 
 
+_client_lock = threading.Lock()
+
+
 @functools.cache
 def _client(address: str | None) -> Client:
     if address is None:
@@ -44,7 +48,8 @@ def _client(address: str | None) -> Client:
 
 def dask_client(settings: Settings) -> Client:
     """The Dask client of this process for the configured scheduler (a local cluster if none)."""
-    return _client(settings.dask_address)
+    with _client_lock:  # two first submissions at once must not start two clusters
+        return _client(settings.dask_address)
 
 
 def task_key(job_id: str) -> str:
@@ -102,7 +107,10 @@ def run_job(settings_payload: dict[str, Any], job_id: str, processor: str, input
         result = process.run(process.parse(inputs), ctx)
         location = folder / "result.json"
         _write_result(location, result.document)
-        store.finish(job_id, "successful", "Job complete", progress=100, mimetype=result.mimetype, location=str(location))
+        if not store.finish(job_id, "successful", "Job complete", progress=100, mimetype=result.mimetype,
+                            location=str(location)):  # fmt: skip
+            shutil.rmtree(folder, ignore_errors=True)  # dismissed while it ran: its results go too
+            return "dismissed"
         return "successful"
     except JobCancelled:
         return "dismissed"

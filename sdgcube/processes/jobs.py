@@ -80,6 +80,8 @@ class JobStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         with engine.begin() as conn:
+            # Web workers start together; CREATE … IF NOT EXISTS is not safe against itself.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sdgcube.jobs schema'))"))
             conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS sdgcube"))
             _metadata.create_all(conn)
 

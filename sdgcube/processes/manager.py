@@ -18,7 +18,7 @@ from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
 from sdgcube.datacube.cube import open_cube
-from sdgcube.errors import InvalidRequest, LimitExceeded, NoData, UnknownProduct
+from sdgcube.errors import IndexUnavailable, InvalidRequest, LimitExceeded, NoData, UnknownProduct
 from sdgcube.processes.base import CubeProcessor
 from sdgcube.processes.executor import cancel_job, job_dir, submit_job
 from sdgcube.processes.jobs import ACTIVE, job_store
@@ -37,6 +37,7 @@ class InvalidProcessInput(ProcessorExecuteError):
 
 
 _CHECK_ERRORS = {
+    IndexUnavailable: (503, "ServiceUnavailable"),
     LimitExceeded: (400, "LimitExceeded"),
     UnknownProduct: (400, "InvalidParameterValue"),
     NoData: (400, "InvalidParameterValue"),
@@ -85,10 +86,9 @@ class CubeJobManager(BaseManager):
         record = self.store.get(job_id)
         if record is None:
             raise JobNotFoundError()
-        if record.status in ACTIVE:
-            self.store.finish(job_id, "dismissed", "Job dismissed")
+        if record.status in ACTIVE and self.store.finish(job_id, "dismissed", "Job dismissed"):
             cancel_job(self.settings, job_id)
-        else:
+        else:  # finished, possibly a moment ago: its results go, so its status must say so
             self.store.update(job_id, status="dismissed", message="Job dismissed")
         shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)
         return True
@@ -117,10 +117,17 @@ class CubeJobManager(BaseManager):
         job_id = str(uuid.uuid4())
         self.store.add(job_id, process_id, inputs)
         reference = self.processes[process_id]["processor"]["name"]
-        future = submit_job(self.settings, job_id, reference, inputs)
+        try:
+            future = submit_job(self.settings, job_id, reference, inputs)
+        except OSError as exc:
+            self.store.finish(job_id, "failed", f"the Dask scheduler could not be reached: {exc}")
+            raise InvalidProcessInput(f"jobs cannot run now: {exc}", "ServiceUnavailable", 503) from None
         if execution_mode == RequestedProcessExecutionMode.respond_async:
             return job_id, "application/json", None, JobStatus.accepted, {"Preference-Applied": "respond-async"}
-        future.result()
+        try:
+            future.result()
+        except Exception as exc:  # noqa: BLE001 - a lost worker or task: the job must end as failed
+            self.store.finish(job_id, "failed", f"the job's Dask task failed: {type(exc).__name__}: {exc}")
         record = self.store.get(job_id)
         assert record is not None
         if record.status != JobStatus.successful.value:

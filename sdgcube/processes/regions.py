@@ -22,7 +22,7 @@ from shapely.ops import unary_union
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.vectors import vector_store
 from sdgcube.errors import InvalidRequest, UnknownCollection
-from sdgcube.processes.area import AreaInputs, check_limit, job_area_km2
+from sdgcube.processes.area import AreaInputs, check_limit, geodesic_km2
 
 __all__ = ["Region", "RegionInputs", "Unit", "resolve_region", "unit_index_raster"]
 
@@ -96,7 +96,7 @@ def resolve_region(inputs: RegionInputs, cube: Cube, product: str) -> Region:
         area = unary_union([shape(ds.extent.to_crs("EPSG:4326").json) for ds in datasets])
     if inputs.units_layer is not None and not units:
         raise InvalidRequest(f"no unit of layer {inputs.units_layer!r} lies in the requested area")
-    check_limit(job_area_km2(AreaInputs(geometry=mapping(area)), cube, product), cube.settings.limits.max_job_area_km2)
+    check_limit(geodesic_km2(area), cube.settings.limits.max_job_area_km2)
     if not units:
         units = [Unit("area", "requested area", area)]
     return Region(geometry=area, units=tuple(units))

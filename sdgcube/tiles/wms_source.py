@@ -43,10 +43,10 @@ def getmap_to_bbox_route(collection: str, params: dict[str, str]) -> tuple[str, 
     if crs.upper() == "CRS:84":
         crs = "OGC:CRS84"
     try:
-        swap = params.get("VERSION") == "1.3.0" and northing_first(crs)
+        northing = northing_first(crs)
     except CRSError:
         raise ValueError(f"CRS {crs!r} is not known") from None
-    if swap:
+    if params.get("VERSION") == "1.3.0" and northing:
         # WMS 1.3.0 gives BBOX in the CRS's axis order (lat, lon for EPSG:4326).
         minx, miny, maxx, maxy = miny, minx, maxy, maxx
     extension = _FORMATS.get(params.get("FORMAT", "image/png").split(";")[0].lower())

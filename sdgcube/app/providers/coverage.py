@@ -103,7 +103,8 @@ class CubeCoverageProvider(BaseProvider):
         if summary.bbox is None or summary.grid is None:
             raise NoData(f"collection {self.data!r} holds no data yet")
         minx, miny, maxx, maxy = summary.bbox
-        width, height = self._coverage_properties["width"], self._coverage_properties["height"]
+        width = max(1, self._coverage_properties["width"])
+        height = max(1, self._coverage_properties["height"])
         axes = [("Lon", minx, maxx, (maxx - minx) / width), ("Lat", miny, maxy, (maxy - miny) / height)]
         return {
             "type": "DomainSet",
