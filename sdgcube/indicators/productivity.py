@@ -96,7 +96,8 @@ def _state_pixel(baseline: np.ndarray, recent: np.ndarray, extension: float, min
         return CLASS_NODATA
     mean_base = np.nanmean(baseline)
     mean_recent = np.nanmean(recent)
-    if abs(mean_recent - mean_base) <= min_difference:
+    # The means come from float32 NDVI: a difference of exactly min_difference must count as none.
+    if abs(mean_recent - mean_base) <= min_difference + 1e-7:
         return STABLE
     thresholds = decile_thresholds(baseline, extension)
     change = decile_class(mean_recent, thresholds) - decile_class(mean_base, thresholds)
@@ -233,8 +234,10 @@ def lpd_class(trajectory: np.ndarray, state: np.ndarray, performance: np.ndarray
 
     From the trajectory −1→1, 0→4, +1→5, then for (trajectory, state, performance): (0, 0, −1)→3,
     (1, −1, −1)→2, (0, −1, 0)→2, (0, −1, −1)→1 (Trends.Earth's ``calc_prod5``)."""
-    t, s, p = (np.asarray(a).astype(np.int16) for a in (trajectory, state, performance))
-    valid = (t >= -1) & (t <= 1) & (s >= -1) & (s <= 1) & (p >= -1) & (p <= 1)
+    arrays = [np.asarray(a) for a in (trajectory, state, performance)]
+    finite = np.logical_and.reduce([np.isfinite(a) if a.dtype.kind == "f" else np.ones(a.shape, bool) for a in arrays])
+    t, s, p = (np.where(finite, a, CLASS_NODATA).astype(np.int16) for a in arrays)  # NaN is nodata, not 0
+    valid = finite & (t >= -1) & (t <= 1) & (s >= -1) & (s <= 1) & (p >= -1) & (p <= 1)
     index = np.where(valid, (t + 1) * 9 + (s + 1) * 3 + (p + 1), 0)
     return np.where(valid, _LPD[index], CLASS_NODATA).astype(np.int8)
 

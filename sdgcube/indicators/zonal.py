@@ -21,7 +21,7 @@ def _accumulate(classes: np.ndarray, units: np.ndarray, area: np.ndarray, lookup
                 out: np.ndarray) -> None:  # fmt: skip
     for i in range(classes.size):
         unit = units.flat[i]
-        if unit <= 0:
+        if unit <= 0 or unit > out.shape[0]:
             continue
         value = classes.flat[i]
         if value < 0 or value >= lookup.size:

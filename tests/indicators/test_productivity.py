@@ -193,3 +193,10 @@ def test_xarray_state_equals_the_kernel(chunked):
     expected = productivity_state(np.moveaxis(values[:13], 0, -1), np.moveaxis(values[13:], 0, -1))
     assert result.dims == ("y", "x")
     np.testing.assert_array_equal(result.values, expected)
+
+
+def test_lpd_float_nan_is_nodata_not_stable():
+    from sdgcube.indicators.productivity import lpd_class
+
+    result = lpd_class(np.array([np.nan, 0.0]), np.array([0, 0]), np.array([0, 0]))
+    assert result.tolist() == [-128, 4]

@@ -77,3 +77,10 @@ def test_rows_with_their_own_time_period_make_a_series() -> None:
                                 {"unit_id": "D1", "time_period": "2021", "v": 2.0}))  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(sdmx_csv(yearly))))
     assert [(r["TIME_PERIOD"], r["OBS_VALUE"]) for r in rows] == [("2020", "1.0"), ("2021", "2.0")]
+
+
+def test_unit_codes_beyond_n_units_are_not_counted() -> None:
+    classes = np.ones((2, 2), dtype="int8")
+    units = np.array([[1, 2], [3, 99]], dtype="int32")
+    result = class_area_by_unit(classes, units, np.ones((2, 2)), n_units=2, class_values=[1])
+    assert result.tolist() == [[1.0], [1.0]]
