@@ -221,19 +221,6 @@ def test_reducers_skip_nodata(reducer, expected, chunked):
 # --- a run on the demo archive -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def demo_env(demo, monkeypatch, tmp_path):
-    """The environment ``execute`` reads its Settings from, pointing at the demo archive."""
-    cube, _ = demo
-    for var in ("SDGCUBE_CONFIG", "SDGCUBE_DASK_ADDRESS", "SDGCUBE_DB_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray sdgcube.yaml
-    monkeypatch.setenv("SDGCUBE_DATA_DIR", str(cube.settings.data_dir))
-    if cube.settings.db_url is not None:
-        monkeypatch.setenv("SDGCUBE_DB_URL", cube.settings.db_url.get_secret_value())
-    return cube
-
-
 def _scaled_bands(cube, time, bbox=None):
     area = {"bbox": bbox} if bbox else {}
     bands = cube.load("sr_annual", time=time, measurements=["red", "nir08"], mask_nodata=True, mask_clouds=True,
@@ -247,7 +234,7 @@ def _scaled_bands(cube, time, bbox=None):
 
 @pytest.mark.slow
 def test_ndvi_is_registered_with_its_lineage(demo_env):
-    cube = demo_env
+    cube, _ = demo_env
     mimetype, document = BandMath({"name": "band-math"}).execute(
         {"expression": NDVI, "datetime": "2020"}
     )
@@ -286,7 +273,7 @@ def test_ndvi_is_registered_with_its_lineage(demo_env):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")
 def test_median_of_three_years_over_a_bbox_with_band_aliases(demo_env):
-    cube = demo_env
+    cube, _ = demo_env
     bbox = [177.93, -17.65, 177.95, -17.62]
     _, document = BandMath({"name": "band-math"}).execute(
         {"expression": "(nir - red) / (nir + red)", "datetime": "2010/2012", "reducer": "median", "bbox": bbox}
@@ -311,8 +298,9 @@ def test_median_of_three_years_over_a_bbox_with_band_aliases(demo_env):
     ],
 )
 def test_check_refuses_before_any_work(demo_env, data, error):
-    before = {p.name for p in demo_env.products()}
+    cube, _ = demo_env
+    before = {p.name for p in cube.products()}
     with pytest.raises(Exception, match=error) as caught:
         BandMath({"name": "band-math"}).execute(data)
     assert type(caught.value).__module__ == "sdgcube.errors"
-    assert {p.name for p in demo_env.products()} == before
+    assert {p.name for p in cube.products()} == before

@@ -13,11 +13,11 @@ from distributed import Event
 
 from sdgcube.processes import executor
 from sdgcube.processes.executor import (
-    settings_payload,
     dask_client,
     fail_orphans,
     job_dir,
     run_job,
+    settings_payload,
     task_key,
 )
 from sdgcube.processes.jobs import JobStore, job_store

@@ -108,19 +108,6 @@ def test_parse_errors_name_the_input(process_id, data, message):
 # --- runs on the demo archive ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def demo_env(demo, monkeypatch, tmp_path):
-    """The environment ``execute`` reads its Settings from, pointing at the demo archive."""
-    cube, truth = demo
-    for var in ("SDGCUBE_CONFIG", "SDGCUBE_DASK_ADDRESS", "SDGCUBE_DB_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray sdgcube.yaml
-    monkeypatch.setenv("SDGCUBE_DATA_DIR", str(cube.settings.data_dir))
-    if cube.settings.db_url is not None:
-        monkeypatch.setenv("SDGCUBE_DB_URL", cube.settings.db_url.get_secret_value())
-    return cube, truth
-
-
 def _event(cube, name: str) -> dict[str, Any]:
     events = json.loads((cube.settings.data_dir / "demo" / "events.geojson").read_text())
     return next(f["geometry"] for f in events["features"] if f["id"] == name)
