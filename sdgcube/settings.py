@@ -47,6 +47,9 @@ class Limits(BaseModel):
     max_job_area_km2: float = Field(
         50_000.0, gt=0, description="Largest area, in km², that one processing job may cover"
     )
+    max_job_pixels: int = Field(
+        2_000_000_000, gt=0, description="Most pixel values (pixels × time slices) one job may read"
+    )
 
 
 class Settings(BaseSettings):

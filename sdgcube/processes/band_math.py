@@ -14,10 +14,10 @@ import pandas as pd
 import xarray as xr
 from pydantic import Field
 
-from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.query import norm_time
-from sdgcube.errors import NoData
-from sdgcube.processes.area import AreaInputs, check_job_area
+from sdgcube.datacube.cube import Cube, NativeGrid
+from sdgcube.datacube.query import norm_crs_or_none, norm_time
+from sdgcube.errors import LimitExceeded, NoData
+from sdgcube.processes.area import AreaInputs, check_job_area, job_area_km2
 from sdgcube.processes.base import CubeProcessor, ProcessInputs, ProcessResult
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.expression import BandExpression, parse_expression
@@ -98,9 +98,22 @@ class BandMath(CubeProcessor):
     def check(self, inputs: BandMathInputs, cube: Cube) -> None:  # type: ignore[override]
         self._expression(inputs, cube)
         norm_time(inputs.datetime)
-        if not cube.datasets(inputs.product, inputs.datetime):
+        datasets = cube.datasets(inputs.product, inputs.datetime)
+        if not datasets:
             raise NoData(f"product {inputs.product!r} has no datasets for datetime {inputs.datetime!r}")
         check_job_area(inputs, cube, inputs.product)
+        crs = norm_crs_or_none(inputs.crs) or NativeGrid.of(datasets).crs
+        if inputs.resolution is not None:
+            # A fine resolution turns an allowed area into any number of pixels: bound those too.
+            metres = inputs.resolution * (111_320.0 if crs.geographic else 1.0)
+            slices = len({ds.center_time for ds in datasets})
+            values = job_area_km2(inputs, cube, inputs.product) * 1e6 / metres**2 * slices
+            limit = cube.settings.limits.max_job_pixels
+            if values > limit:
+                raise LimitExceeded(
+                    f"resolution {inputs.resolution} over this area and {slices} time slice(s) reads about "
+                    f"{values:,.0f} values, more than this server's limit of {limit:,}"
+                )
 
     def run(self, inputs: BandMathInputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
         cube = ctx.cube

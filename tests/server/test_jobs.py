@@ -117,6 +117,8 @@ def test_dismissal(server, http: httpx.Client) -> None:
         ({"expression": "red", "bbox": [0, 0, 1]}, "bbox"),
         ({"expression": "red", "colour": "blue"}, "colour"),
         ({"expression": "red", "bbox": [-60, -60, 60, 60]}, "limit of"),
+        ({"expression": "red", "resolution": 0.001}, "values, more than this server's limit"),
+        ({"expression": "red", "crs": "EPSG:999999"}, "EPSG:999999"),
     ],
 )
 def test_bad_inputs_are_refused_before_a_job_exists(http: httpx.Client, inputs: dict, fragment: str) -> None:
