@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from _common import best_of
 
 from sdgcube.datacube.cube import open_cube
 from sdgcube.datacube.demo import generate_demo
@@ -32,14 +33,6 @@ def _direct(paths: list[Path]) -> np.ndarray:
     return np.stack(arrays)
 
 
-def _best(fn, repeat: int) -> tuple[float, object]:  # noqa: ANN001
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,8 +49,8 @@ def main() -> None:
     datasets = cube.datasets("sr_annual")
     for band in BANDS:
         paths = [Path(ds.uri.removeprefix("file://")).parent / f"{band}.tif" for ds in datasets]
-        t_cube, loaded = _best(lambda b=band: cube.load("sr_annual", measurements=[b])[b].values, args.repeat)
-        t_direct, direct = _best(lambda p=paths: _direct(p), args.repeat)
+        t_cube, loaded = best_of(lambda b=band: cube.load("sr_annual", measurements=[b])[b].values, args.repeat)
+        t_direct, direct = best_of(lambda p=paths: _direct(p), args.repeat)
         assert np.array_equal(loaded, direct), "cube.load and rasterio disagree"
         pixels = direct.size
         print(

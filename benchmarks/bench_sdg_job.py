@@ -13,23 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from _common import demo_data_dir
 from distributed import Client, LocalCluster
 
 from sdgcube.processes.executor import load_processor, submit_job
 from sdgcube.processes.jobs import job_store
 from sdgcube.processes.registry import PROCESSES
 from sdgcube.settings import Settings
-
-SDGCUBE = str(Path(sys.executable).with_name("sdgcube"))
 
 
 def _peak_rss_mib() -> float:
@@ -63,13 +58,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
 
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="sdgcube-bench-"))
-    if not (data_dir / "demo" / "truth.json").exists():
-        start = time.perf_counter()
-        subprocess.run([SDGCUBE, "demo-data", "--size", args.size], check=True, capture_output=True,
-                       env={**os.environ, "SDGCUBE_DATA_DIR": str(data_dir)})  # fmt: skip
-        print(f"demo archive ({args.size}) in {time.perf_counter() - start:.0f} s at {data_dir}")
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=demo_data_dir(args.data_dir, args.size))
     inputs = json.loads(args.inputs)
     times = {}
     for workers in (int(n) for n in args.workers.split(",")):

@@ -24,14 +24,13 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import morecantile
 import numpy as np
+from _common import SDGCUBE, demo_data_dir
 from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 
@@ -39,7 +38,6 @@ from sdgcube.datacube.cube import open_cube
 from sdgcube.settings import Settings
 
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
-SDGCUBE = str(Path(sys.executable).with_name("sdgcube"))
 BANDS = ("red", "green", "blue")
 RESCALE = (0, 2500)
 
@@ -57,7 +55,7 @@ def _local(folder: Path, path: str) -> str:
 
 def _stats(latencies: list[float], wall: float) -> str:
     ms = sorted(t * 1000 for t in latencies)
-    p99 = ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))]
+    p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
     return f"{len(ms) / wall:7.1f} tiles/s  p50 {statistics.median(ms):6.1f} ms  p99 {p99:6.1f} ms"
 
 
@@ -78,7 +76,7 @@ def _baseline_tile(paths: dict[str, list[str]], tile: morecantile.Tile) -> bytes
     return image.render(img_format="PNG")
 
 
-def _time_serial(fetch, tiles) -> tuple[list[float], float]:  # noqa: ANN001 - a callable over tiles
+def _time_serial(fetch, tiles) -> tuple[list[float], float]:
     latencies, start = [], time.perf_counter()
     for tile in tiles:
         begin = time.perf_counter()
@@ -87,7 +85,7 @@ def _time_serial(fetch, tiles) -> tuple[list[float], float]:  # noqa: ANN001 - a
     return latencies, time.perf_counter() - start
 
 
-def _time_concurrent(fetch, tiles, concurrency: int) -> tuple[list[float], float]:  # noqa: ANN001
+def _time_concurrent(fetch, tiles, concurrency: int) -> tuple[list[float], float]:
     def timed(tile: morecantile.Tile) -> float:
         begin = time.perf_counter()
         fetch(tile)
@@ -108,10 +106,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
 
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="sdgcube-bench-"))
+    data_dir = demo_data_dir(args.data_dir, args.size)
     env = {**os.environ, "SDGCUBE_DATA_DIR": str(data_dir)}
-    if not (data_dir / "demo" / "truth.json").exists():
-        subprocess.run([SDGCUBE, "demo-data", "--size", args.size], env=env, check=True, capture_output=True)
     settings = Settings(data_dir=data_dir)
     with open_cube(settings) as cube:
         latest = cube.datasets("sr_annual")[-1]

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
-from collections.abc import Callable
 
 import numba
 import numpy as np
+from _common import best_of
 from scipy import stats
 
 from sdgcube.indicators.degradation import CLASS_NODATA
@@ -52,14 +51,6 @@ def _reference(values: np.ndarray, years: np.ndarray, params: TrajectoryParams) 
     return slopes, classes
 
 
-def _best(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,10 +68,10 @@ def main() -> None:
     print(f"stack: {args.pixels:,} pixels x {args.years} years, float32, 10 % missing; "
           f"{os.cpu_count()} CPUs, {numba.get_num_threads()} numba threads")  # fmt: skip
 
-    t_serial, result = _best(lambda: trajectory(values, years, params=params), args.repeat)
-    t_parallel, _ = _best(lambda: trajectory(values, years, params=params, parallel=True), args.repeat)
+    t_serial, result = best_of(lambda: trajectory(values, years, params=params), args.repeat)
+    t_parallel, _ = best_of(lambda: trajectory(values, years, params=params, parallel=True), args.repeat)
     sample = values[: args.reference_pixels]
-    t_scipy, (ref_slopes, ref_classes) = _best(lambda: _reference(sample, years, params), 1)  # type: ignore[misc]
+    t_scipy, (ref_slopes, ref_classes) = best_of(lambda: _reference(sample, years, params), 1)  # type: ignore[misc]
 
     kernel = result.trend[: args.reference_pixels]  # type: ignore[attr-defined]
     agree = np.mean(kernel == ref_classes)

@@ -15,6 +15,7 @@ from pydantic import Field
 from sdgcube.errors import InvalidRequest
 from sdgcube.processes.band_math import BandMath, BandMathInputs, _reduce
 from sdgcube.processes.base import CubeProcessor, ProcessInputs, describe
+from tests.processes.helpers import walk
 
 NDVI = "(nir08 - red) / (nir08 + red)"
 
@@ -24,14 +25,6 @@ def metadata() -> dict[str, Any]:
     return BandMath({"name": "band-math"}).metadata
 
 
-def _walk(node: Any):
-    yield node
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 # --- the process description -----------------------------------------------------------------------
@@ -90,7 +83,7 @@ def test_input_schemas(metadata, name, schema):
 
 
 def test_no_nullable_branches_are_left(metadata):
-    for node in _walk(metadata["inputs"]):
+    for node in walk(metadata["inputs"]):
         if isinstance(node, dict):
             assert "anyOf" not in node
             assert node.get("type") != "null"

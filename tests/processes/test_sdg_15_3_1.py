@@ -22,18 +22,11 @@ from sdgcube.processes.executor import dask_client, job_dir, run_job, settings_p
 from sdgcube.processes.jobs import job_store
 from sdgcube.processes.registry import PROCESSES
 from sdgcube.processes.sdg_15_3_1 import Sdg1531, Sdg1531Inputs
+from tests.processes.helpers import walk
 
 PROCESS = Sdg1531({"name": "sdg-15-3-1"})
 
 
-def _walk(node: Any):
-    yield node
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 # --- description and parsing -----------------------------------------------------------------------
@@ -54,7 +47,7 @@ def test_description_lists_every_input_with_its_default():
     assert inputs["significance"]["schema"]["enum"] == [0.9, 0.95, 0.99]
     assert inputs["transition_matrix"]["schema"]["default"][0] == [0, -1, -1, -1, -1, -1, 0]
     assert inputs["reporting_period"]["schema"]["properties"]["years"]["minItems"] == 2
-    for node in _walk(inputs):  # nested models are inlined: the description stands on its own
+    for node in walk(inputs):  # nested models are inlined: the description stands on its own
         if isinstance(node, dict):
             assert "$ref" not in node and "$defs" not in node
 
