@@ -33,9 +33,10 @@ def _direct(paths: list[Path]) -> np.ndarray:
     return np.stack(arrays)
 
 
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="small", choices=["small", "medium", "large"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data-dir", type=Path)
@@ -43,13 +44,17 @@ def main() -> None:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="sdgcube-bench-"))
     settings = Settings(data_dir=data_dir)
     start = time.perf_counter()
-    generate_demo(init_index(settings), settings.archive_dir, data_dir / "demo", size=args.size, seed=1)
+    generate_demo(
+        init_index(settings), settings.archive_dir, data_dir / "demo", size=args.size, seed=1
+    )
     print(f"demo archive ({args.size}) ready in {time.perf_counter() - start:.1f} s")
     cube = open_cube(settings)
     datasets = cube.datasets("sr_annual")
     for band in BANDS:
         paths = [Path(ds.uri.removeprefix("file://")).parent / f"{band}.tif" for ds in datasets]
-        t_cube, loaded = best_of(lambda b=band: cube.load("sr_annual", measurements=[b])[b].values, args.repeat)
+        t_cube, loaded = best_of(
+            lambda b=band: cube.load("sr_annual", measurements=[b])[b].values, args.repeat
+        )
         t_direct, direct = best_of(lambda p=paths: _direct(p), args.repeat)
         assert np.array_equal(loaded, direct), "cube.load and rasterio disagree"
         pixels = direct.size

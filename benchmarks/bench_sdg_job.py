@@ -32,7 +32,9 @@ def _peak_rss_mib() -> float:
 
 
 def _run(settings: Settings, process: str, inputs: dict, workers: int) -> tuple[float, float, str]:
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         run_settings = settings.model_copy(update={"dask_address": cluster.scheduler_address})
         with Client(cluster) as client:
             client.run(lambda: None)
@@ -50,7 +52,9 @@ def _run(settings: Settings, process: str, inputs: dict, workers: int) -> tuple[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--process", default="sdg-15-3-1")
     parser.add_argument("--size", default="large", choices=["small", "medium", "large"])
     parser.add_argument("--workers", default="1,2")
@@ -64,7 +68,9 @@ def main() -> None:
     for workers in (int(n) for n in args.workers.split(",")):
         elapsed, peak, outcome = _run(settings, args.process, inputs, workers)
         times[workers] = elapsed
-        print(f"{args.process} with {workers} worker(s): {elapsed:7.1f} s  peak worker RSS {peak:7.0f} MiB  {outcome}")
+        print(
+            f"{args.process} with {workers} worker(s): {elapsed:7.1f} s  peak worker RSS {peak:7.0f} MiB  {outcome}"
+        )
     if 1 in times:
         for workers, elapsed in times.items():
             if workers != 1:

@@ -98,7 +98,9 @@ def _time_concurrent(fetch, tiles, concurrency: int) -> tuple[list[float], float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="small", choices=["small", "medium", "large"])
     parser.add_argument("--zooms", default="13,14,15")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers")
@@ -126,7 +128,9 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/tiles/collections/sr_annual/tiles/WebMercatorQuad"
     query = {"bands": ",".join(BANDS), "rescale": f"{RESCALE[0]},{RESCALE[1]}"}
     try:
-        with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=args.concurrency)) as client:
+        with httpx.Client(
+            timeout=120, limits=httpx.Limits(max_connections=args.concurrency)
+        ) as client:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
                 try:
@@ -150,9 +154,13 @@ def main() -> None:
 
     print(f"in-process rio-tiler, 1 thread  : {_stats(base, base_wall)}")
     print(f"server, 1 client                : {_stats(one, one_wall)}")
-    print(f"server, {args.concurrency} clients{' ' * (17 - len(str(args.concurrency)))}: {_stats(many, many_wall)}")
+    print(
+        f"server, {args.concurrency} clients{' ' * (17 - len(str(args.concurrency)))}: {_stats(many, many_wall)}"
+    )
     print(f"ratio server/in-process, 1 client  (tiles/s): {base_wall / one_wall:.2f}")
-    print(f"ratio server/in-process, {args.concurrency} clients (tiles/s): {base_wall / many_wall:.2f}")
+    print(
+        f"ratio server/in-process, {args.concurrency} clients (tiles/s): {base_wall / many_wall:.2f}"
+    )
     print(f"median latency server/in-process: {np.median(one) / np.median(base):.2f}")
 
 

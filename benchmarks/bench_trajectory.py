@@ -26,12 +26,18 @@ from sdgcube.indicators.trend import TrajectoryParams, critical_s, trajectory
 def _stack(pixels: int, years: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(years)
-    values = 0.5 + rng.uniform(-0.02, 0.02, size=(pixels, 1)) * t + rng.normal(0, 0.03, size=(pixels, years))
+    values = (
+        0.5
+        + rng.uniform(-0.02, 0.02, size=(pixels, 1)) * t
+        + rng.normal(0, 0.03, size=(pixels, years))
+    )
     values[rng.random(values.shape) < 0.10] = np.nan
     return values.astype(np.float32)
 
 
-def _reference(values: np.ndarray, years: np.ndarray, params: TrajectoryParams) -> tuple[np.ndarray, np.ndarray]:
+def _reference(
+    values: np.ndarray, years: np.ndarray, params: TrajectoryParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel: slope from linregress, S from kendalltau's tau over the years with data, tested as
     Trends.Earth does (|S| against the critical value for the period's length, direction from the slope)."""
     slopes = np.full(len(values), np.nan)
@@ -51,9 +57,10 @@ def _reference(values: np.ndarray, years: np.ndarray, params: TrajectoryParams) 
     return slopes, classes
 
 
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pixels", type=int, default=1_000_000)
     parser.add_argument("--reference-pixels", type=int, default=3000)
     parser.add_argument("--years", type=int, default=16)
@@ -69,7 +76,9 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, {numba.get_num_threads()} numba threads")  # fmt: skip
 
     t_serial, result = best_of(lambda: trajectory(values, years, params=params), args.repeat)
-    t_parallel, _ = best_of(lambda: trajectory(values, years, params=params, parallel=True), args.repeat)
+    t_parallel, _ = best_of(
+        lambda: trajectory(values, years, params=params, parallel=True), args.repeat
+    )
     sample = values[: args.reference_pixels]
     t_scipy, (ref_slopes, ref_classes) = best_of(lambda: _reference(sample, years, params), 1)  # type: ignore[misc]
 
@@ -83,7 +92,9 @@ def main() -> None:
     print(f"kernel, 1 thread        : {serial:14,.0f} px/s per core  ({t_serial:.3f} s)")
     print(f"kernel, {numba.get_num_threads()} threads       : {parallel:14,.0f} px/s  "
           f"({parallel / numba.get_num_threads():,.0f} px/s per core)")  # fmt: skip
-    print(f"scipy per-pixel loop    : {scipy_rate:14,.0f} px/s per core  ({args.reference_pixels:,} px in {t_scipy:.2f} s)")
+    print(
+        f"scipy per-pixel loop    : {scipy_rate:14,.0f} px/s per core  ({args.reference_pixels:,} px in {t_scipy:.2f} s)"
+    )
     print(f"classes agree on {agree:.2%} of the reference pixels; slopes equal: {close}")
     print(f"ratio kernel/scipy (per core): {serial / scipy_rate:,.0f}x  (goal >= 50x)")
 

@@ -43,7 +43,9 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_pixels: int = Field(25_000_000, gt=0, description="Most pixels one coverage or tile request may read")
+    max_pixels: int = Field(
+        25_000_000, gt=0, description="Most pixels one coverage or tile request may read"
+    )
     max_job_area_km2: float = Field(
         50_000.0, gt=0, description="Largest area, in km², that one processing job may cover"
     )
@@ -73,11 +75,14 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(5000, ge=1, le=65535, description="Port the server listens on")
     public_url: str | None = Field(
-        None, description="URL clients reach the server at (behind a proxy); http://host:port if unset"
+        None,
+        description="URL clients reach the server at (behind a proxy); http://host:port if unset",
     )
     limits: Limits = Field(default_factory=Limits)
     watch_interval_s: float = Field(
-        2.0, gt=0, description="How often a running server looks for new products, results and layers"
+        2.0,
+        gt=0,
+        description="How often a running server looks for new products, results and layers",
     )
 
     @field_validator("data_dir")

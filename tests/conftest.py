@@ -38,11 +38,17 @@ def _postgis_database() -> Iterator[str]:
     if not POSTGIS_URL:
         if os.environ.get("SDGCUBE_REQUIRE_POSTGIS"):
             pytest.fail("SDGCUBE_REQUIRE_POSTGIS is set but SDGCUBE_TEST_POSTGIS_URL is not")
-        pytest.skip("set SDGCUBE_TEST_POSTGIS_URL to run the PostGIS index tests (.ci/start-postgis)")
+        pytest.skip(
+            "set SDGCUBE_TEST_POSTGIS_URL to run the PostGIS index tests (.ci/start-postgis)"
+        )
     name = f"sdgcube_test_{uuid.uuid4().hex[:10]}"
     _admin(f'CREATE DATABASE "{name}"')
     try:
-        yield sa.engine.make_url(norm_db_url(POSTGIS_URL)).set(database=name).render_as_string(hide_password=False)
+        yield (
+            sa.engine.make_url(norm_db_url(POSTGIS_URL))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
     finally:
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

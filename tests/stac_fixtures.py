@@ -11,8 +11,22 @@ from affine import Affine
 
 from sdgcube.datacube.cog import write_cog
 
-LANDSAT_BANDS = {"blue": "SR_B2", "green": "SR_B3", "red": "SR_B4", "nir08": "SR_B5", "swir16": "SR_B6", "swir22": "SR_B7"}
-SENTINEL_BANDS = {"B02": "blue", "B03": "green", "B04": "red", "B08": "nir", "B11": "swir16", "B12": "swir22"}
+LANDSAT_BANDS = {
+    "blue": "SR_B2",
+    "green": "SR_B3",
+    "red": "SR_B4",
+    "nir08": "SR_B5",
+    "swir16": "SR_B6",
+    "swir22": "SR_B7",
+}
+SENTINEL_BANDS = {
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B08": "nir",
+    "B11": "swir16",
+    "B12": "swir22",
+}
 
 
 def landsat_item(folder: Path, when: datetime, value: int = 8000) -> pystac.Item:
@@ -24,7 +38,13 @@ def landsat_item(folder: Path, when: datetime, value: int = 8000) -> pystac.Item
                        collection="landsat-c2l2-sr")  # fmt: skip
     for i, (key, native) in enumerate(LANDSAT_BANDS.items()):
         path = folder / f"{native}.TIF"
-        write_cog(np.full((40, 50), value + i, dtype=np.uint16), path, crs="EPSG:32633", transform=transform, nodata=0)
+        write_cog(
+            np.full((40, 50), value + i, dtype=np.uint16),
+            path,
+            crs="EPSG:32633",
+            transform=transform,
+            nodata=0,
+        )
         asset = pystac.Asset(path.name, media_type=pystac.MediaType.COG, roles=["data"])
         asset.extra_fields.update({
             "proj:shape": [40, 50], "proj:transform": list(transform)[:6],
@@ -32,7 +52,10 @@ def landsat_item(folder: Path, when: datetime, value: int = 8000) -> pystac.Item
             "raster:bands": [{"data_type": "uint16", "nodata": 0, "scale": 2.75e-05, "offset": -0.2}],
         })  # fmt: skip
         item.add_asset(key, asset)
-    item.add_asset("thumbnail", pystac.Asset("thumb.jpg", roles=["thumbnail"], media_type=pystac.MediaType.JPEG))
+    item.add_asset(
+        "thumbnail",
+        pystac.Asset("thumb.jpg", roles=["thumbnail"], media_type=pystac.MediaType.JPEG),
+    )
     item.set_self_href(str(folder / "item.json"))
     item.save_object(include_self_link=False)
     return item
@@ -50,7 +73,13 @@ def sentinel_item(folder: Path) -> pystac.Item:
         size = 60 // (res // 10)
         path = folder / f"{key}.tif"
         data = np.full((size, size), 1000 + int(key[1:]), dtype=np.uint16)
-        write_cog(data, path, crs="EPSG:32633", transform=Affine(res, 0, 500000, 0, -res, 5000000), nodata=0)
+        write_cog(
+            data,
+            path,
+            crs="EPSG:32633",
+            transform=Affine(res, 0, 500000, 0, -res, 5000000),
+            nodata=0,
+        )
         asset = pystac.Asset(path.name, media_type=pystac.MediaType.COG, roles=["data"])
         asset.extra_fields["eo:bands"] = [{"name": key, "common_name": common}]
         item.add_asset(key, asset)

@@ -51,7 +51,16 @@ def test_ingest_outside_raster_and_refuse_corrupt_one(data_dir, make_raster, tmp
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(good.read_bytes()[:300])
     before = run(data_dir, "products")
-    bad = run(data_dir, "ingest", str(good), str(corrupt), "--product", "rainfall", "--datetime", "2022-03-02")
+    bad = run(
+        data_dir,
+        "ingest",
+        str(good),
+        str(corrupt),
+        "--product",
+        "rainfall",
+        "--datetime",
+        "2022-03-02",
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("sdgcube: error:") and "corrupt.tif" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
@@ -60,9 +69,16 @@ def test_ingest_outside_raster_and_refuse_corrupt_one(data_dir, make_raster, tmp
 
 
 def test_unknown_product_and_bad_size_exit_2(data_dir):
-    for args in (["datasets", "nope"], ["demo-data", "--size", "huge"], ["ingest", "/nonexistent.tif", "--product", "x"]):
+    for args in (
+        ["datasets", "nope"],
+        ["demo-data", "--size", "huge"],
+        ["ingest", "/nonexistent.tif", "--product", "x"],
+    ):
         done = run(data_dir, *args)
-        assert done.returncode == 2 and done.stderr.startswith("sdgcube: error:"), (args, done.stderr)
+        assert done.returncode == 2 and done.stderr.startswith("sdgcube: error:"), (
+            args,
+            done.stderr,
+        )
 
 
 def test_run_a_process_as_a_job(data_dir):
@@ -81,8 +97,14 @@ def test_run_a_process_as_a_job(data_dir):
         (["run", "nope"], "unknown process 'nope'"),
         (["run", "band-math", "--input", "expression=red+"], "not valid"),
         (["run", "band-math", "--input", "expression"], "must be key=value"),
-        (["run", "band-math", "--input", "expression=red", "--input", "bbox=[1,2"], "not valid JSON"),
-        (["run", "band-math", "--input", "expression=red", "--input", "datetime=1990"], "no datasets"),
+        (
+            ["run", "band-math", "--input", "expression=red", "--input", "bbox=[1,2"],
+            "not valid JSON",
+        ),
+        (
+            ["run", "band-math", "--input", "expression=red", "--input", "datetime=1990"],
+            "no datasets",
+        ),
         (["run", "band-math", "--input", "expression=null"], "expression"),
     ],
 )

@@ -19,7 +19,13 @@ from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.datacube.query import northing_first
 from sdgcube.errors import InvalidRequest, LimitExceeded
 
-__all__ = ["CoveragePlan", "CoverageQuery", "norm_request_crs", "parse_coverage_query", "plan_coverage"]
+__all__ = [
+    "CoveragePlan",
+    "CoverageQuery",
+    "norm_request_crs",
+    "parse_coverage_query",
+    "plan_coverage",
+]
 
 FORMATS = {"json": "json", "covjson": "json", "coveragejson": "json", "gtiff": "tif", "geotiff": "tif",
            "tif": "tif", "tiff": "tif", "netcdf": "nc", "nc": "nc", "html": "json"}  # fmt: skip
@@ -95,7 +101,9 @@ def _bbox(params: Mapping[str, str], crs: CRS) -> tuple[float, float, float, flo
     return bbox
 
 
-def _subset(params: Mapping[str, str], bbox: tuple | None, crs: CRS) -> tuple[tuple | None, str | None]:
+def _subset(
+    params: Mapping[str, str], bbox: tuple | None, crs: CRS
+) -> tuple[tuple | None, str | None]:
     """Fold ``subset=Lat(a:b),Lon(c:d),time("…")`` into bbox and datetime."""
     text = params.get("subset")
     if not text:
@@ -123,7 +131,9 @@ def _subset(params: Mapping[str, str], bbox: tuple | None, crs: CRS) -> tuple[tu
     if x is None and y is None:
         return bbox, when
     if bbox is not None or x is None or y is None:
-        raise InvalidRequest("subset needs both a horizontal and a vertical axis, and no bbox beside it")
+        raise InvalidRequest(
+            "subset needs both a horizontal and a vertical axis, and no bbox beside it"
+        )
     return (x[0], y[0], x[1], y[1]), when
 
 
@@ -158,7 +168,9 @@ def _scale_size(params: Mapping[str, str]) -> tuple[int, int] | None:
     return sizes["x"], sizes["y"]
 
 
-def parse_coverage_query(params: Mapping[str, str], *, default_format: str = "json") -> CoverageQuery:
+def parse_coverage_query(
+    params: Mapping[str, str], *, default_format: str = "json"
+) -> CoverageQuery:
     crs = norm_request_crs(params.get("bbox-crs"))
     bbox, subset_time = _subset(params, _bbox(params, crs), crs)
     factor = None
@@ -172,14 +184,18 @@ def parse_coverage_query(params: Mapping[str, str], *, default_format: str = "js
     fmt = (params.get("f") or default_format).lower()
     if fmt not in FORMATS:
         raise InvalidRequest(f"f={fmt!r} is not offered; use json (CoverageJSON), GTiff or NetCDF")
-    properties = tuple(p for p in params["properties"].split(",") if p) if params.get("properties") else None
+    properties = (
+        tuple(p for p in params["properties"].split(",") if p) if params.get("properties") else None
+    )
     return CoverageQuery(
         bbox=bbox, bbox_crs=crs, datetime=params.get("datetime") or subset_time, properties=properties,
         scale_size=_scale_size(params), scale_factor=factor, format=FORMATS[fmt],
     )  # fmt: skip
 
 
-def plan_coverage(query: CoverageQuery, product: ProductSummary, *, max_pixels: int, bands: int, times: int) -> CoveragePlan:
+def plan_coverage(
+    query: CoverageQuery, product: ProductSummary, *, max_pixels: int, bands: int, times: int
+) -> CoveragePlan:
     """The native-CRS box and pixel size to read; LimitExceeded if it is more than ``max_pixels``."""
     if product.grid is None or product.native_bbox is None:
         raise InvalidRequest(f"collection {product.name!r} holds no data yet")
@@ -190,10 +206,15 @@ def plan_coverage(query: CoverageQuery, product: ProductSummary, *, max_pixels: 
         minx, miny, maxx, maxy = transformer.transform_bounds(*query.bbox, densify_pts=21)
         bbox = (max(minx, bbox[0]), max(miny, bbox[1]), min(maxx, bbox[2]), min(maxy, bbox[3]))
         if bbox[0] >= bbox[2] or bbox[1] >= bbox[3]:
-            raise InvalidRequest(f"bbox {query.bbox} does not intersect collection {product.name!r}")
+            raise InvalidRequest(
+                f"bbox {query.bbox} does not intersect collection {product.name!r}"
+            )
     res_x, res_y = product.grid.res_x, product.grid.res_y
     if query.scale_size is not None:
-        res_x, res_y = (bbox[2] - bbox[0]) / query.scale_size[0], (bbox[3] - bbox[1]) / query.scale_size[1]
+        res_x, res_y = (
+            (bbox[2] - bbox[0]) / query.scale_size[0],
+            (bbox[3] - bbox[1]) / query.scale_size[1],
+        )
     elif query.scale_factor is not None:
         res_x, res_y = res_x * query.scale_factor, res_y * query.scale_factor
     width = max(1, round((bbox[2] - bbox[0]) / res_x))

@@ -37,9 +37,13 @@ def wants_html(request: Request) -> bool:
 async def coverage_response(request: Request, provider_def: dict[str, Any] | None) -> Response:
     name = request.path_params["collection_id"]
     if provider_def is None:
-        return ogc_exception(404, "NotFound", f"collection {name!r} does not exist or is not a coverage")
+        return ogc_exception(
+            404, "NotFound", f"collection {name!r} does not exist or is not a coverage"
+        )
     try:
-        query = parse_coverage_query(request.query_params, default_format=_default_format(request.headers.get("accept", "")))
+        query = parse_coverage_query(
+            request.query_params, default_format=_default_format(request.headers.get("accept", ""))
+        )
         provider = await run_in_threadpool(CubeCoverageProvider, provider_def)
         mimetype, body = await run_in_threadpool(provider.read, query)
     except SdgcubeError as exc:
@@ -47,14 +51,22 @@ async def coverage_response(request: Request, provider_def: dict[str, Any] | Non
     if isinstance(body, dict):
         return JSONResponse(body, media_type=mimetype)
     suffix = {"tif": "tif", "nc": "nc"}[query.format]
-    return Response(body, media_type=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'})
+    return Response(
+        body,
+        media_type=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{suffix}"'},
+    )
 
 
-async def coverage_description(request: Request, provider_def: dict[str, Any] | None, part: str) -> Response:
+async def coverage_description(
+    request: Request, provider_def: dict[str, Any] | None, part: str
+) -> Response:
     """``…/coverage/domainset`` or ``…/coverage/rangetype`` of a collection."""
     name = request.path_params["collection_id"]
     if provider_def is None:
-        return ogc_exception(404, "NotFound", f"collection {name!r} does not exist or is not a coverage")
+        return ogc_exception(
+            404, "NotFound", f"collection {name!r} does not exist or is not a coverage"
+        )
     try:
         provider = await run_in_threadpool(CubeCoverageProvider, provider_def)
         return JSONResponse(provider.domainset() if part == "domainset" else provider.rangetype())

@@ -48,7 +48,10 @@ def _values(array: xr.DataArray, nodata: float | None) -> list[Any]:
     mask = ~np.isfinite(values)
     if nodata is not None and np.isfinite(nodata):
         mask |= values == nodata
-    return [None if m else v for v, m in zip(values.ravel().tolist(), mask.ravel().tolist(), strict=True)]
+    return [
+        None if m else v
+        for v, m in zip(values.ravel().tolist(), mask.ravel().tolist(), strict=True)
+    ]
 
 
 def _times(data: xr.Dataset) -> list[str]:

@@ -29,7 +29,9 @@ _STATUS: list[tuple[type[SdgcubeError], int, str]] = [
 
 def ogc_exception(status: int, code: str, description: str) -> JSONResponse:
     """An OGC API exception document, shaped like pygeoapi's own."""
-    return JSONResponse({"code": code, "type": code, "description": description}, status_code=status)
+    return JSONResponse(
+        {"code": code, "type": code, "description": description}, status_code=status
+    )
 
 
 def error_response(exc: SdgcubeError) -> JSONResponse:

@@ -92,7 +92,9 @@ class MapProxyHost:
         if not config["layers"]:
             self._wsgi = None
             return
-        self._wsgi = make_wsgi_app(str(self.config_path), ignore_config_warnings=True, reloader=False)
+        self._wsgi = make_wsgi_app(
+            str(self.config_path), ignore_config_warnings=True, reloader=False
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)

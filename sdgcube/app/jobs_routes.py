@@ -64,7 +64,11 @@ async def jobs_list(request: Request, store: JobStore, base_url: str) -> Respons
     except ValueError as exc:
         return ogc_exception(400, "InvalidParameterValue", str(exc))
     records, total = await run_in_threadpool(
-        store.list, status=statuses or None, process_ids=processes or None, limit=limit, offset=offset
+        store.list,
+        status=statuses or None,
+        process_ids=processes or None,
+        limit=limit,
+        offset=offset,
     )
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
     links = [{"href": f"{base_url}/jobs?{urlencode({**query, 'offset': offset})}", "rel": "self",
@@ -76,8 +80,12 @@ async def jobs_list(request: Request, store: JobStore, base_url: str) -> Respons
         links.append({"href": f"{base_url}/jobs?{urlencode({**query, 'offset': max(0, offset - limit)})}",
                       "rel": "prev", "type": "application/json"})  # fmt: skip
     return JSONResponse(
-        {"jobs": [job_status_info(r, base_url) for r in records], "links": links, "numberMatched": total,
-         "numberReturned": len(records)}
+        {
+            "jobs": [job_status_info(r, base_url) for r in records],
+            "links": links,
+            "numberMatched": total,
+            "numberReturned": len(records),
+        }
     )
 
 
@@ -94,7 +102,11 @@ async def dismiss_job(job_id: str, manager: Any, store: JobStore, base_url: str)
 
 
 _OUTPUT_NAME = re.compile(r"^[\w][\w.-]*$")
-_OUTPUT_TYPES = {".csv": "text/csv", ".json": "application/json", ".tif": "image/tiff; application=geotiff"}
+_OUTPUT_TYPES = {
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".tif": "image/tiff; application=geotiff",
+}
 
 
 async def job_output(job_id: str, name: str, data_dir: Path) -> Response:
@@ -104,5 +116,8 @@ async def job_output(job_id: str, name: str, data_dir: Path) -> Response:
     path = data_dir / "jobs" / job_id / "outputs" / name
     if not path.is_file():
         return ogc_exception(404, "NotFound", f"job {job_id!r} has no output {name!r}")
-    media = next((t for suffix, t in _OUTPUT_TYPES.items() if name.endswith(suffix)), "application/octet-stream")
+    media = next(
+        (t for suffix, t in _OUTPUT_TYPES.items() if name.endswith(suffix)),
+        "application/octet-stream",
+    )
     return FileResponse(path, media_type=media, filename=name)

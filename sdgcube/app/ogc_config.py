@@ -109,7 +109,16 @@ def _layer_resource(settings: Settings, layer: VectorLayer) -> dict[str, Any]:
 
 def _archive_resource(settings: Settings, products: list[ProductSummary]) -> dict[str, Any]:
     boxes = [p.bbox for p in products if p.bbox]
-    bbox = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)] if boxes else WORLD
+    bbox = (
+        [
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ]
+        if boxes
+        else WORLD
+    )
     return {
         "type": "stac-collection",
         "title": "STAC catalog of the archive",
@@ -121,7 +130,9 @@ def _archive_resource(settings: Settings, products: list[ProductSummary]) -> dic
     }  # fmt: skip
 
 
-def pygeoapi_config(settings: Settings, products: list[ProductSummary], layers: list[VectorLayer]) -> dict[str, Any]:
+def pygeoapi_config(
+    settings: Settings, products: list[ProductSummary], layers: list[VectorLayer]
+) -> dict[str, Any]:
     """The whole pygeoapi configuration for this cube."""
     config = copy.deepcopy(_template())
     server = config["server"]

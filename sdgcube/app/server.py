@@ -66,7 +66,10 @@ class ServerState:
     coverage_providers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _fingerprint(self) -> str:
-        layers = [(layer.name, layer.updated.isoformat()) for layer in vector_store(self.settings).list_layers()]
+        layers = [
+            (layer.name, layer.updated.isoformat())
+            for layer in vector_store(self.settings).list_layers()
+        ]
         return f"{index_fingerprint(self.cube)}|{layers}"
 
     async def coverage_provider(self, name: str) -> dict[str, Any] | None:
@@ -90,7 +93,9 @@ class ServerState:
         layers = vector_store(self.settings).list_layers()
         config = pygeoapi_config(self.settings, products, layers)
         self.pygeoapi.load(config)
-        host = self.settings.host if self.settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = (
+            self.settings.host if self.settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        )
         internal = f"http://{host if ':' not in host else f'[{host}]'}:{self.settings.port}"
         self.mapproxy.load(mapproxy_config(self.settings, products, internal_url=internal))
         self.coverage_providers = {
@@ -120,35 +125,54 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     folder = settings.data_dir / "server"
     state = ServerState(
-        settings=settings, cube=open_cube(settings), pygeoapi=PygeoapiHost(folder), mapproxy=MapProxyHost(folder)
+        settings=settings,
+        cube=open_cube(settings),
+        pygeoapi=PygeoapiHost(folder),
+        mapproxy=MapProxyHost(folder),
     )
     state.refresh(force=True)
     store = job_store(settings)
 
     async def coverage(request: Request) -> Response:
-        return await coverage_response(request, await state.coverage_provider(request.path_params["collection_id"]))
+        return await coverage_response(
+            request, await state.coverage_provider(request.path_params["collection_id"])
+        )
 
     async def domainset(request: Request) -> Response:
-        return await coverage_description(request, await state.coverage_provider(request.path_params["collection_id"]), "domainset")
+        return await coverage_description(
+            request,
+            await state.coverage_provider(request.path_params["collection_id"]),
+            "domainset",
+        )
 
     async def rangetype(request: Request) -> Response:
-        return await coverage_description(request, await state.coverage_provider(request.path_params["collection_id"]), "rangetype")
+        return await coverage_description(
+            request,
+            await state.coverage_provider(request.path_params["collection_id"]),
+            "rangetype",
+        )
 
     async def jobs(request: Request) -> Response:
         return await jobs_list(request, store, settings.base_url)
 
     async def output(request: Request) -> Response:
-        return await job_output(request.path_params["job_id"], request.path_params["name"], settings.data_dir)
+        return await job_output(
+            request.path_params["job_id"], request.path_params["name"], settings.data_dir
+        )
 
     async def dismiss(request: Request) -> Response:
-        return await dismiss_job(request.path_params["job_id"], state.pygeoapi.api.manager, store, settings.base_url)
+        return await dismiss_job(
+            request.path_params["job_id"], state.pygeoapi.api.manager, store, settings.base_url
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = RENDER_THREADS
         # pygeoapi runs every request in the loop's default executor (6 threads on 2 cores); a few
         # synchronous job executions waiting on Dask would otherwise block every pygeoapi page.
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(PYGEOAPI_THREADS, "pygeoapi"))
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(PYGEOAPI_THREADS, "pygeoapi")
+        )
         await run_in_threadpool(fail_orphans, settings)
         watcher = asyncio.create_task(_watch(state))
         try:
@@ -158,7 +182,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/collections/{collection_id}/coverage", HtmlToPygeoapi(coverage, state.pygeoapi)),
+            Route(
+                "/collections/{collection_id}/coverage", HtmlToPygeoapi(coverage, state.pygeoapi)
+            ),
             Route("/collections/{collection_id}/coverage/domainset", domainset),
             Route("/collections/{collection_id}/coverage/rangetype", rangetype),
             Route("/jobs", HtmlToPygeoapi(jobs, state.pygeoapi)),
@@ -192,7 +218,9 @@ class StacPathGuard:
 class HtmlToPygeoapi:
     """An endpoint that answers machine formats itself and leaves the HTML pages to pygeoapi."""
 
-    def __init__(self, handler: Callable[[Request], Awaitable[Response]], pygeoapi: PygeoapiHost) -> None:
+    def __init__(
+        self, handler: Callable[[Request], Awaitable[Response]], pygeoapi: PygeoapiHost
+    ) -> None:
         self.handler = handler
         self.pygeoapi = pygeoapi
 

@@ -17,12 +17,19 @@ from sdgcube.settings import Settings, masked_config
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="sdgcube: SDG indicators from an Open Data Cube.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="sdgcube: SDG indicators from an Open Data Cube.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="The index database.")
 app.add_typer(db_app, name="db")
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data folder (overrides SDGCUBE_DATA_DIR).", show_default=False)
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data folder (overrides SDGCUBE_DATA_DIR).", show_default=False
+    ),
 ]
 
 
@@ -53,7 +60,9 @@ def db_init(data_dir: DataDir = None) -> None:
         settings = _settings(data_dir)
         dc = init_index(settings)
         count = len(list(dc.index.products.get_all()))
-        print(f"index ready ({'embedded' if settings.db_url is None else 'external'}), {count} products")
+        print(
+            f"index ready ({'embedded' if settings.db_url is None else 'external'}), {count} products"
+        )
 
 
 @db_app.command("status")
@@ -83,7 +92,9 @@ def db_stop(data_dir: DataDir = None) -> None:
 @app.command("demo-data")
 def demo_data(
     size: Annotated[str, typer.Option(help="small | medium | large")] = "small",
-    seed: Annotated[int, typer.Option(help="Random seed; the archive is deterministic per seed")] = 42,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the archive is deterministic per seed")
+    ] = 42,
     data_dir: DataDir = None,
 ) -> None:
     """Write and index the synthetic demo archive with planted events and their ground truth."""
@@ -102,7 +113,9 @@ def demo_data(
                 on_total=lambda n: bar.update(task, total=n),
                 progress=lambda product: bar.update(task, advance=1, description=f"demo {size}: {product:<20}"),
             )  # fmt: skip
-        print(f"demo archive in {settings.archive_dir}; ground truth in {settings.data_dir / 'demo'}")
+        print(
+            f"demo archive in {settings.archive_dir}; ground truth in {settings.data_dir / 'demo'}"
+        )
 
 
 def _parse_datetime(value: str | None) -> datetime | None:
@@ -117,8 +130,12 @@ def _parse_datetime(value: str | None) -> datetime | None:
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Raster files GDAL can read")],
-    product: Annotated[str, typer.Option(help="Product to ingest into; created from the file if new")],
-    when: Annotated[str | None, typer.Option("--datetime", help="Acquisition time (ISO 8601)")] = None,
+    product: Annotated[
+        str, typer.Option(help="Product to ingest into; created from the file if new")
+    ],
+    when: Annotated[
+        str | None, typer.Option("--datetime", help="Acquisition time (ISO 8601)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Validate files, convert them to COGs, describe them in STAC and index them.
@@ -140,7 +157,9 @@ def ingest(
             task = bar.add_task(f"ingest into {product}", total=len(infos))
             results = []
             for info in infos:
-                results.append(ingest_raster(dc, settings.archive_dir, info, product=product, when=timestamp))
+                results.append(
+                    ingest_raster(dc, settings.archive_dir, info, product=product, when=timestamp)
+                )
                 bar.advance(task)
         write_archive_catalog(settings.archive_dir)
         for result in results:
@@ -150,8 +169,12 @@ def ingest(
 
 @app.command("index")
 def index_stac(
-    source: Annotated[str, typer.Argument(help="STAC catalog, collection, item or folder (path or URL)")],
-    product: Annotated[str | None, typer.Option(help="Product for all items (default: each item's collection)")] = None,
+    source: Annotated[
+        str, typer.Argument(help="STAC catalog, collection, item or folder (path or URL)")
+    ],
+    product: Annotated[
+        str | None, typer.Option(help="Product for all items (default: each item's collection)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Index existing STAC items whose assets are local COGs/GeoTIFFs (e.g. Landsat C2 L2, Sentinel-2 L2A)."""
@@ -187,7 +210,9 @@ def products(data_dir: DataDir = None) -> None:
 @app.command()
 def datasets(
     product: Annotated[str, typer.Argument(help="Product name")],
-    time: Annotated[str | None, typer.Option(help="Instant, period or start/end, e.g. 2000/2004")] = None,
+    time: Annotated[
+        str | None, typer.Option(help="Instant, period or start/end, e.g. 2000/2004")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """One dataset per line: id, time, location."""

@@ -44,7 +44,12 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
 
 
 def _follow(store: Any, job_id: str, worker: threading.Thread) -> None:
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task("queued", total=100)
         while worker.is_alive():
@@ -57,8 +62,12 @@ def _follow(store: Any, job_id: str, worker: threading.Thread) -> None:
 
 def run(
     process: Annotated[str, typer.Argument(help="Process id, e.g. band-math or sdg-15-3-1")],
-    inputs: Annotated[list[str] | None, typer.Option("--input", "-i", help="key=value (JSON values allowed)")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data folder (overrides SDGCUBE_DATA_DIR).")] = None,
+    inputs: Annotated[
+        list[str] | None, typer.Option("--input", "-i", help="key=value (JSON values allowed)")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data folder (overrides SDGCUBE_DATA_DIR).")
+    ] = None,
 ) -> None:
     """Run a process as a job with a progress bar; print where its outputs went."""
     from sdgcube.datacube.cube import open_cube
@@ -80,7 +89,13 @@ def run(
         job_id = str(uuid.uuid4())
         store.add(job_id, process, parsed.model_dump(mode="json"))
         worker = threading.Thread(
-            target=run_job, args=(settings_payload(settings), job_id, PROCESSES[process], parsed.model_dump(mode="json"))
+            target=run_job,
+            args=(
+                settings_payload(settings),
+                job_id,
+                PROCESSES[process],
+                parsed.model_dump(mode="json"),
+            ),
         )
         worker.start()
         _follow(store, job_id, worker)

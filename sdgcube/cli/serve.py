@@ -21,16 +21,27 @@ __all__ = ["serve"]
 
 def _environment(data_dir: Path, host: str, port: int, dask_address: str) -> None:
     os.environ.update(
-        SDGCUBE_DATA_DIR=str(data_dir), SDGCUBE_HOST=host, SDGCUBE_PORT=str(port), SDGCUBE_DASK_ADDRESS=dask_address
+        SDGCUBE_DATA_DIR=str(data_dir),
+        SDGCUBE_HOST=host,
+        SDGCUBE_PORT=str(port),
+        SDGCUBE_DASK_ADDRESS=dask_address,
     )
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default from settings: 127.0.0.1)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default from settings: 5000)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default from settings: 127.0.0.1)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default from settings: 5000)")
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Web worker processes")] = 1,
-    dask_workers: Annotated[int, typer.Option(min=1, help="Local Dask worker processes (without SDGCUBE_DASK_ADDRESS)")] = 2,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data folder (overrides SDGCUBE_DATA_DIR).")] = None,
+    dask_workers: Annotated[
+        int, typer.Option(min=1, help="Local Dask worker processes (without SDGCUBE_DASK_ADDRESS)")
+    ] = 2,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data folder (overrides SDGCUBE_DATA_DIR).")
+    ] = None,
 ) -> None:
     """Serve the cube: OGC APIs at /, tiles at /tiles, WMS/WMTS at /mapproxy."""
     import uvicorn
@@ -40,16 +51,25 @@ def serve(
     from sdgcube.settings import Settings
 
     with user_errors():
-        overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
+        overrides = {
+            k: v
+            for k, v in {"host": host, "port": port, "data_dir": data_dir}.items()
+            if v is not None
+        }
         settings = Settings(**overrides)
         init_index(settings).close()
     cluster = None
     address = settings.dask_address
     if address is None:
-        cluster = LocalCluster(n_workers=dask_workers, threads_per_worker=2, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=dask_workers, threads_per_worker=2, processes=True, dashboard_address=None
+        )
         address = cluster.scheduler_address
     _environment(settings.data_dir, settings.host, settings.port, address)
-    print(f"sdgcube serving {settings.data_dir} on {settings.base_url} (Dask at {address})", file=sys.stderr)
+    print(
+        f"sdgcube serving {settings.data_dir} on {settings.base_url} (Dask at {address})",
+        file=sys.stderr,
+    )
     try:
         uvicorn.run(
             "sdgcube.app.server:create_app", factory=True, host=settings.host, port=settings.port,

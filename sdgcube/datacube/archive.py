@@ -42,10 +42,17 @@ def write_dataset(
     try:
         assets = write_assets(tmp)
         item = build_item(
-            dataset_id, collection=product, when=when, item_dir=tmp, assets=assets, properties=properties
+            dataset_id,
+            collection=product,
+            when=when,
+            item_dir=tmp,
+            assets=assets,
+            properties=properties,
         )
         # Relative asset hrefs survive the rename; pystac would otherwise pin the temporary folder.
-        (tmp / ITEM_FILE).write_text(json.dumps(item.to_dict(include_self_link=False, transform_hrefs=False), indent=1))
+        (tmp / ITEM_FILE).write_text(
+            json.dumps(item.to_dict(include_self_link=False, transform_hrefs=False), indent=1)
+        )
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
     except BaseException:

@@ -76,7 +76,9 @@ def summarise_product(cube: Cube, name: str) -> ProductSummary:
         times=times,
         grid=grid,
         native_bbox=tuple(native.bounds),  # type: ignore[arg-type]
-        content_key=hashlib.sha256(",".join(sorted(str(ds.id) for ds in datasets)).encode()).hexdigest()[:16],
+        content_key=hashlib.sha256(
+            ",".join(sorted(str(ds.id) for ds in datasets)).encode()
+        ).hexdigest()[:16],
     )
 
 
@@ -87,6 +89,8 @@ def summarise_products(cube: Cube, names: Sequence[str] | None = None) -> list[P
 
 def index_fingerprint(cube: Cube) -> str:
     """Changes whenever a product or a dataset is added or archived; one cheap query."""
-    counts = sorted((product.name, count) for product, count in cube.dc.index.datasets.count_by_product())
+    counts = sorted(
+        (product.name, count) for product, count in cube.dc.index.datasets.count_by_product()
+    )
     names = sorted(p.name for p in cube.products())
     return hashlib.sha256(repr((names, counts)).encode()).hexdigest()

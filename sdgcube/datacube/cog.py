@@ -110,4 +110,3 @@ def sha256_multihash(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return "1220" + digest.hexdigest()
-

@@ -48,7 +48,9 @@ class NativeGrid:
             a, _, c, _, e, f = ds.metadata_doc["grids"]["default"]["transform"][:6]
             return str(ds.crs), abs(a), abs(e), c % abs(a), f % abs(e)
 
-        crs, res_x, res_y, align_x, align_y = Counter(key(ds) for ds in datasets).most_common(1)[0][0]
+        crs, res_x, res_y, align_x, align_y = Counter(key(ds) for ds in datasets).most_common(1)[0][
+            0
+        ]
         return cls(CRS(crs), res_x, res_y, align_x, align_y)
 
 
@@ -140,7 +142,9 @@ class Cube:
             product=product,
             datasets=datasets,
             measurements=names,
-            dask_chunks=_spatial_chunks(chunks, geobox.crs if geobox is not None else grid_args["crs"]),
+            dask_chunks=_spatial_chunks(
+                chunks, geobox.crs if geobox is not None else grid_args["crs"]
+            ),
             **{k: v for k, v in grid_args.items() if k != "crs"},
             **{k: v for k, v in query.items() if k != "geopolygon" or geobox is None},
         )
@@ -150,7 +154,9 @@ class Cube:
                 data = data[list(measurements)]
         return data
 
-    def _grid(self, product: str, datasets: Sequence[Dataset], crs: Any, resolution: Any) -> dict[str, Any]:
+    def _grid(
+        self, product: str, datasets: Sequence[Dataset], crs: Any, resolution: Any
+    ) -> dict[str, Any]:
         """ODC load arguments for the output grid: native unless ``crs``/``resolution`` say otherwise."""
         grid = NativeGrid.of(datasets)
         out_crs = norm_crs_or_none(crs) or grid.crs
@@ -159,8 +165,17 @@ class Cube:
             if out_crs != grid.crs:
                 raise InvalidRequest(f"resolution is needed when loading {product!r} in {out_crs}")
             res = (grid.res_x, grid.res_y)
-        align = xy_(grid.align_x, grid.align_y) if out_crs == grid.crs and res == (grid.res_x, grid.res_y) else None
-        return {"crs": out_crs, "output_crs": str(out_crs), "resolution": resxy_(res[0], -res[1]), "align": align}
+        align = (
+            xy_(grid.align_x, grid.align_y)
+            if out_crs == grid.crs and res == (grid.res_x, grid.res_y)
+            else None
+        )
+        return {
+            "crs": out_crs,
+            "output_crs": str(out_crs),
+            "resolution": resxy_(res[0], -res[1]),
+            "align": align,
+        }
 
 
 def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS) -> dict[str, int] | None:
@@ -179,9 +194,7 @@ def _aliases(product: Product) -> set[str]:
 
 def _flag_measurements(product: Product) -> list[str]:
     return [
-        name
-        for name, m in product.measurements.items()
-        if is_bit_flags(m.get("flags_definition"))
+        name for name, m in product.measurements.items() if is_bit_flags(m.get("flags_definition"))
     ]
 
 

@@ -143,6 +143,8 @@ def stop_embedded(settings: Settings, *, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while _postmaster_pid(settings.embedded_pgdata) is not None:
         if time.monotonic() > deadline:
-            raise IndexUnavailable(f"embedded PostgreSQL (pid {pid}) did not stop in {timeout:.0f} s")
+            raise IndexUnavailable(
+                f"embedded PostgreSQL (pid {pid}) did not stop in {timeout:.0f} s"
+            )
         time.sleep(0.1)
     return True

@@ -19,7 +19,17 @@ import rasterio
 
 from sdgcube.errors import IngestError
 
-__all__ = ["ItemBand", "as_uri", "dataset_uuid", "default_nodata", "item_bands", "item_to_eo3", "product_doc_from_item", "product_name", "slug"]
+__all__ = [
+    "ItemBand",
+    "as_uri",
+    "dataset_uuid",
+    "default_nodata",
+    "item_bands",
+    "item_to_eo3",
+    "product_doc_from_item",
+    "product_name",
+    "slug",
+]
 
 _NAMESPACE = uuid.UUID("6b1f2c52-8a0d-4c4e-9a57-0c9ed5b2f1a3")
 _COMMON_NAMES = {
@@ -90,9 +100,13 @@ def _band_name(asset_key: str, eo_band: dict[str, Any] | None, count: int) -> st
     return slug((eo_band or {}).get("name") or asset_key)
 
 
-def _grid(item: pystac.Item, asset: pystac.Asset, href: str) -> tuple[str, tuple[int, int], tuple[float, ...], int, list[dict[str, Any]]]:
+def _grid(
+    item: pystac.Item, asset: pystac.Asset, href: str
+) -> tuple[str, tuple[int, int], tuple[float, ...], int, list[dict[str, Any]]]:
     fields = {**item.properties, **asset.extra_fields}
-    crs = fields.get("proj:code") or (f"EPSG:{fields['proj:epsg']}" if fields.get("proj:epsg") else None)
+    crs = fields.get("proj:code") or (
+        f"EPSG:{fields['proj:epsg']}" if fields.get("proj:epsg") else None
+    )
     shape = fields.get("proj:shape")
     transform = fields.get("proj:transform")
     raster_bands = fields.get("raster:bands") or []
@@ -103,7 +117,13 @@ def _grid(item: pystac.Item, asset: pystac.Asset, href: str) -> tuple[str, tuple
             if src.crs is None:
                 raise IngestError(f"asset {href} has no CRS")
             bands = [{"data_type": dt, "nodata": src.nodata} for dt in src.dtypes]
-            return src.crs.to_string(), (src.height, src.width), tuple(src.transform)[:6], src.count, raster_bands or bands
+            return (
+                src.crs.to_string(),
+                (src.height, src.width),
+                tuple(src.transform)[:6],
+                src.count,
+                raster_bands or bands,
+            )
     except rasterio.RasterioIOError as exc:
         raise IngestError(f"asset {href} of item {item.id!r} cannot be read: {exc}") from None
 
@@ -112,7 +132,12 @@ def _is_raster(asset: pystac.Asset) -> bool:
     if set(asset.roles or []) & _NON_DATA_ROLES and "data" not in (asset.roles or []):
         return False
     media = (asset.media_type or "").lower()
-    return "tiff" in media or "jp2" in media or "netcdf" in media or asset.href.lower().endswith((".tif", ".tiff", ".jp2", ".nc"))
+    return (
+        "tiff" in media
+        or "jp2" in media
+        or "netcdf" in media
+        or asset.href.lower().endswith((".tif", ".tiff", ".jp2", ".nc"))
+    )
 
 
 def item_bands(item: pystac.Item) -> list[ItemBand]:
@@ -152,7 +177,9 @@ def item_bands(item: pystac.Item) -> list[ItemBand]:
     return bands
 
 
-def _grids(bands: list[ItemBand]) -> tuple[str, dict[str, dict[str, Any]], dict[tuple[Any, ...], str]]:
+def _grids(
+    bands: list[ItemBand],
+) -> tuple[str, dict[str, dict[str, Any]], dict[tuple[Any, ...], str]]:
     keys = Counter((b.shape, b.transform) for b in bands)
     crs_values = {b.crs for b in bands}
     if len(crs_values) > 1:
@@ -197,7 +224,9 @@ def item_to_eo3(
             entry["grid"] = grid
         doc_measurements[name] = entry
     properties = {
-        k: v for k, v in item.properties.items() if k.startswith(("eo:", "sdgcube:")) or k in ("platform", "instruments")
+        k: v
+        for k, v in item.properties.items()
+        if k.startswith(("eo:", "sdgcube:")) or k in ("platform", "instruments")
     }
     properties.update({"datetime": when.isoformat(), "odc:file_format": "GeoTIFF"})
     for key in ("start_datetime", "end_datetime"):
@@ -216,12 +245,19 @@ def item_to_eo3(
     }
 
 
-def product_doc_from_item(item: pystac.Item, name: str, description: str | None = None) -> dict[str, Any]:
+def product_doc_from_item(
+    item: pystac.Item, name: str, description: str | None = None
+) -> dict[str, Any]:
     """A new eo3 product whose measurements are the item's bands."""
     measurements = []
     for band in item_bands(item):
         nodata = band.nodata if band.nodata is not None else default_nodata(band.dtype)
-        entry: dict[str, Any] = {"name": band.name, "dtype": band.dtype, "units": band.unit or "1", "nodata": nodata}
+        entry: dict[str, Any] = {
+            "name": band.name,
+            "dtype": band.dtype,
+            "units": band.unit or "1",
+            "nodata": nodata,
+        }
         if band.aliases:
             entry["aliases"] = list(band.aliases)
         measurements.append(entry)
@@ -232,4 +268,3 @@ def product_doc_from_item(item: pystac.Item, name: str, description: str | None 
         "metadata": {"product": {"name": name}},
         "measurements": measurements,
     }
-

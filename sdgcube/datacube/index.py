@@ -34,7 +34,9 @@ def connect(settings: Settings) -> Datacube:
     try:
         return Datacube(env=env, app="sdgcube")
     except IndexSetupError as exc:
-        raise IndexUnavailable(f"the index is not initialised ({exc}): run 'sdgcube db init'") from None
+        raise IndexUnavailable(
+            f"the index is not initialised ({exc}): run 'sdgcube db init'"
+        ) from None
     except Exception as exc:
         raise IndexUnavailable(f"cannot open the index: {exc}") from exc
 
@@ -80,7 +82,9 @@ def init_index(settings: Settings) -> Datacube:
         index = index_connect(env, application_name="sdgcube-init", validate_connection=False)
         # The postgres driver switches to its own roles while indexing, so it needs them created;
         # the postgis driver does not, and its grants use PostgreSQL 16 syntax (Debian 12 has 15).
-        created = index.init_db(with_default_types=True, with_permissions=target.driver == "postgres")
+        created = index.init_db(
+            with_default_types=True, with_permissions=target.driver == "postgres"
+        )
     except Exception as exc:
         raise IndexUnavailable(f"cannot initialise the index: {exc}") from exc
     _LOG.info("index schema %s", "created" if created else "already present")

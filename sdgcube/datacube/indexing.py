@@ -90,7 +90,9 @@ def read_items(source: str | Path) -> Iterator[pystac.Item]:
         for file in sorted(path.rglob("*.json")):
             yield from _items_in(file)
         return
-    yield from _items_in(source if "://" in str(source) and not str(source).startswith("file://") else path)
+    yield from _items_in(
+        source if "://" in str(source) and not str(source).startswith("file://") else path
+    )
 
 
 def _items_in(source: str | Path) -> Iterator[pystac.Item]:

@@ -127,10 +127,14 @@ def _measurement_names(info: RasterInfo, product: str) -> list[str]:
     if len(info.band_names) == 1:
         return [info.band_names[0] or product]
     names = [name or f"band_{i}" for i, name in enumerate(info.band_names, start=1)]
-    return names if len(set(names)) == len(names) else [f"band_{i}" for i in range(1, len(names) + 1)]
+    return (
+        names if len(set(names)) == len(names) else [f"band_{i}" for i in range(1, len(names) + 1)]
+    )
 
 
-def product_doc_for(info: RasterInfo, product: str, description: str | None = None) -> dict[str, Any]:
+def product_doc_for(
+    info: RasterInfo, product: str, description: str | None = None
+) -> dict[str, Any]:
     """A new eo3 product shaped like the file: its bands, dtype and nodata."""
     nodata = info.nodata if info.nodata is not None else default_nodata(info.dtype)
     measurements = [
@@ -163,7 +167,9 @@ def check_against_product(info: RasterInfo, product_doc: dict[str, Any]) -> list
     return [m["name"] for m in measurements]
 
 
-def _write_bands(info: RasterInfo, names: Sequence[str], product_doc: dict[str, Any]) -> AssetWriter:
+def _write_bands(
+    info: RasterInfo, names: Sequence[str], product_doc: dict[str, Any]
+) -> AssetWriter:
     by_name = {m["name"]: m for m in product_doc["measurements"]}
 
     def write(folder: Path) -> list[RasterAsset]:
@@ -175,8 +181,12 @@ def _write_bands(info: RasterInfo, names: Sequence[str], product_doc: dict[str, 
                 declared = by_name[name].get("nodata", info.nodata)
                 nodata = float(declared) if declared is not None else None
                 categorical = bool(by_name[name].get("flags_definition"))
-                translate_to_cog(src, target, indexes=[index], nodata=nodata, categorical=categorical)
-                band = BandMeta(name=name, dtype=info.dtype, nodata=nodata, unit=by_name[name].get("units"))
+                translate_to_cog(
+                    src, target, indexes=[index], nodata=nodata, categorical=categorical
+                )
+                band = BandMeta(
+                    name=name, dtype=info.dtype, nodata=nodata, unit=by_name[name].get("units")
+                )
                 assets.append(
                     RasterAsset(name, target, (band,), info.crs, info.shape, src.transform)
                 )
@@ -222,7 +232,9 @@ def ingest_raster(
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     existing = dc.index.products.get_by_name(product)
     lineage = lineage or DatasetLineage()
-    product_doc = existing.definition if existing else product_doc_for(info, product, lineage.description)
+    product_doc = (
+        existing.definition if existing else product_doc_for(info, product, lineage.description)
+    )
     names = check_against_product(info, product_doc)
     dataset_id = str(uuid.uuid5(_NAMESPACE, f"{product}|{info.checksum}|{when.isoformat()}"))
     if dc.index.datasets.has(dataset_id):

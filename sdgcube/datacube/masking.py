@@ -19,7 +19,11 @@ def is_bit_flags(flags_definition: dict | None) -> bool:
 
 def flag_bands(ds: xr.Dataset) -> list[str]:
     """Bands whose values are bit flags."""
-    return [str(name) for name, band in ds.data_vars.items() if is_bit_flags(band.attrs.get("flags_definition"))]
+    return [
+        str(name)
+        for name, band in ds.data_vars.items()
+        if is_bit_flags(band.attrs.get("flags_definition"))
+    ]
 
 
 def clear_sky(pq: xr.DataArray) -> xr.DataArray:
@@ -37,6 +41,8 @@ def apply_masks(ds: xr.Dataset, *, nodata: bool, clouds: bool) -> xr.Dataset:
         data = mask_invalid_data(data)
     if clouds:
         if not flags:
-            raise InvalidRequest("cloud masking needs a pixel-quality band, and this product has none")
+            raise InvalidRequest(
+                "cloud masking needs a pixel-quality band, and this product has none"
+            )
         data = data.where(clear_sky(ds[flags[0]]))
     return data.merge(ds[flags]) if flags else data

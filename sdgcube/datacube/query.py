@@ -95,7 +95,9 @@ def norm_resolution(resolution: float | Sequence[float] | None) -> tuple[float, 
     if resolution is None:
         return None
     values = (resolution, resolution) if isinstance(resolution, (int, float)) else tuple(resolution)
-    if len(values) != 2 or not all(isinstance(v, (int, float)) and v != 0 and math.isfinite(v) for v in values):
+    if len(values) != 2 or not all(
+        isinstance(v, (int, float)) and v != 0 and math.isfinite(v) for v in values
+    ):
         raise InvalidRequest(f"resolution {resolution!r} must be one or two non-zero numbers")
     return abs(float(values[0])), abs(float(values[1]))
 
@@ -123,4 +125,8 @@ def northing_first(crs: Any) -> bool:
     from pyproj import CRS as ProjCRS
 
     axes = ProjCRS.from_user_input(crs).axis_info
-    return len(axes) >= 2 and axes[0].direction in ("north", "south") and axes[1].direction in ("east", "west")
+    return (
+        len(axes) >= 2
+        and axes[0].direction in ("north", "south")
+        and axes[1].direction in ("east", "west")
+    )

@@ -61,7 +61,9 @@ def mndwi(green: xr.DataArray, swir1: xr.DataArray) -> xr.DataArray:
 
 def water_from_index(index: xr.DataArray, *, threshold: float = 0.0) -> xr.DataArray:
     """uint8 water codes (1 water where index > threshold, 0 dry, 255 no data)."""
-    return _apply(lambda a: water.water_from_index(a, threshold=threshold), index, dtype="uint8", name="water")
+    return _apply(
+        lambda a: water.water_from_index(a, threshold=threshold), index, dtype="uint8", name="water"
+    )
 
 
 def _persistence_last_axis(observations: np.ndarray) -> np.ndarray:
@@ -83,13 +85,25 @@ def yearly_water_classes(observations: xr.DataArray, years: Sequence[int]) -> xr
         if selected.chunks is not None:
             selected = selected.chunk(time=-1)
         per_year.append(
-            _apply(_persistence_last_axis, selected, dtype="int8", name="water_class", core_dims=["time"])
+            _apply(
+                _persistence_last_axis,
+                selected,
+                dtype="int8",
+                name="water_class",
+                core_dims=["time"],
+            )
         )
-    return xr.concat(per_year, dim=xr.DataArray(list(years), dims="year", name="year")).rename("water_class")
+    return xr.concat(per_year, dim=xr.DataArray(list(years), dims="year", name="year")).rename(
+        "water_class"
+    )
 
 
 def forest_from_land_cover(
-    land_cover: xr.DataArray, *, forest_classes: Sequence[int], non_land_classes: Sequence[int], nodata: int | None
+    land_cover: xr.DataArray,
+    *,
+    forest_classes: Sequence[int],
+    non_land_classes: Sequence[int],
+    nodata: int | None,
 ) -> xr.DataArray:
     """int8 forest classes (``sdgcube.indicators.forest``) of a land-cover raster."""
 
@@ -100,11 +114,15 @@ def forest_from_land_cover(
     return _apply(classify, land_cover, dtype="int8", name="forest_class")
 
 
-def forest_from_ndvi(ndvi: xr.DataArray, *, forest_threshold: float, land_threshold: float) -> xr.DataArray:
+def forest_from_ndvi(
+    ndvi: xr.DataArray, *, forest_threshold: float, land_threshold: float
+) -> xr.DataArray:
     """int8 forest classes from NDVI thresholds."""
 
     def classify(a: np.ndarray) -> np.ndarray:
-        return forest.forest_from_ndvi(a, forest_threshold=forest_threshold, land_threshold=land_threshold)
+        return forest.forest_from_ndvi(
+            a, forest_threshold=forest_threshold, land_threshold=land_threshold
+        )
 
     return _apply(classify, ndvi, dtype="int8", name="forest_class")
 
@@ -114,10 +132,14 @@ def nbr(nir: xr.DataArray, swir2: xr.DataArray) -> xr.DataArray:
     return _apply(burn.nbr, nir, swir2, dtype="float32", name="nbr")
 
 
-def dnbr_severity(dnbr: xr.DataArray, *, bounds: Sequence[float] = burn.DNBR_BOUNDS) -> xr.DataArray:
+def dnbr_severity(
+    dnbr: xr.DataArray, *, bounds: Sequence[float] = burn.DNBR_BOUNDS
+) -> xr.DataArray:
     """int8 Key & Benson severity classes of dNBR (-128 no data)."""
     limits = tuple(bounds)
-    return _apply(lambda a: burn.dnbr_severity(a, bounds=limits), dnbr, dtype="int8", name="burn_severity")
+    return _apply(
+        lambda a: burn.dnbr_severity(a, bounds=limits), dnbr, dtype="int8", name="burn_severity"
+    )
 
 
 def hazard_mask(values: xr.DataArray, *, min_value: float, max_value: float | None) -> xr.DataArray:
@@ -127,7 +149,9 @@ def hazard_mask(values: xr.DataArray, *, min_value: float, max_value: float | No
             values = values.chunk(time=-1)
 
         def reduce(a: np.ndarray) -> np.ndarray:
-            return hazard.hazard_mask(np.moveaxis(a, -1, 0), min_value=min_value, max_value=max_value)
+            return hazard.hazard_mask(
+                np.moveaxis(a, -1, 0), min_value=min_value, max_value=max_value
+            )
 
         return _apply(reduce, values, dtype="bool", name="hazard", core_dims=["time"])
     return _apply(lambda a: hazard.hazard_mask(a, min_value=min_value, max_value=max_value), values,
@@ -186,7 +210,10 @@ def class_area(
 
     def table(block: np.ndarray, unit_codes: np.ndarray, area: np.ndarray) -> np.ndarray:
         flat = block.reshape(-1, *block.shape[-2:])
-        parts = [class_area_by_unit(b, unit_codes, area, n_units=n_units, class_values=values) for b in flat]
+        parts = [
+            class_area_by_unit(b, unit_codes, area, n_units=n_units, class_values=values)
+            for b in flat
+        ]
         return np.stack(parts).reshape(block.shape[:-2] + (n_units, len(values)))
 
     lead_dims = classes.dims[:-2]
@@ -205,10 +232,14 @@ def population_by_unit(
     """float64 (unit, column) persons per unit: column ``total``, and ``inside`` the mask (lazy)."""
     geobox = _check_grid(population)
     values = _as_dask(population.astype("float64"))
-    mask = _as_dask(xr.zeros_like(population, dtype=bool) if inside is None else inside.astype(bool))
+    mask = _as_dask(
+        xr.zeros_like(population, dtype=bool) if inside is None else inside.astype(bool)
+    )
     mask = mask.rechunk(values.chunks)
 
-    def table(block: np.ndarray, inside_block: np.ndarray, unit_codes: np.ndarray, area: np.ndarray) -> np.ndarray:
+    def table(
+        block: np.ndarray, inside_block: np.ndarray, unit_codes: np.ndarray, area: np.ndarray
+    ) -> np.ndarray:
         return _population_by_unit(block, unit_codes, n_units=n_units, inside=inside_block)
 
     summed = _zonal([values, mask], geobox, units, n_units, 2, table)

@@ -17,7 +17,13 @@ from sdgcube.indicators import soc as soc_kernels
 from sdgcube.indicators import trend as trend_kernels
 from sdgcube.indicators.degradation import CLASS_NODATA
 
-__all__ = ["annual_mean", "land_cover_degradation", "productivity_state", "soc_percent_change", "trajectory"]
+__all__ = [
+    "annual_mean",
+    "land_cover_degradation",
+    "productivity_state",
+    "soc_percent_change",
+    "trajectory",
+]
 
 YEAR = "year"
 _TRAJECTORY = trend_kernels.TrajectoryParams()
@@ -29,7 +35,11 @@ def annual_mean(values: xr.DataArray) -> xr.DataArray:
     time slices, NaN-skipping; an annual product is only relabelled."""
     years = values.time.dt.year.values
     if len(set(years.tolist())) == len(years):
-        return values.assign_coords({YEAR: ("time", years)}).swap_dims({"time": YEAR}).drop_vars("time")
+        return (
+            values.assign_coords({YEAR: ("time", years)})
+            .swap_dims({"time": YEAR})
+            .drop_vars("time")
+        )
     return values.groupby("time.year").mean("time", skipna=True)
 
 
@@ -58,7 +68,9 @@ def trajectory(
     )  # fmt: skip
     return xr.Dataset(
         {
-            "slope": slope.assign_attrs(units="1/year", description=f"{params.method} slope, NaN = nodata"),
+            "slope": slope.assign_attrs(
+                units="1/year", description=f"{params.method} slope, NaN = nodata"
+            ),
             "mk_s": s.assign_attrs(description="Mann-Kendall S over pairs of years with data"),
             "n_years": n.assign_attrs(description="years with data"),
             "trend": trend.assign_attrs(_class_attrs("-1 degrading, 0 no trend, 1 improving")),
@@ -84,7 +96,10 @@ def productivity_state(
 
 
 def land_cover_degradation(
-    baseline: xr.DataArray, target: xr.DataArray, *, matrix: np.ndarray = lc_kernels.UNCCD_TRANSITION_MATRIX
+    baseline: xr.DataArray,
+    target: xr.DataArray,
+    *,
+    matrix: np.ndarray = lc_kernels.UNCCD_TRANSITION_MATRIX,
 ) -> xr.DataArray:
     """int8 land-cover degradation of two land-cover rasters (UNCCD classes) on the same grid."""
     out: xr.DataArray = xr.apply_ufunc(
@@ -94,7 +109,9 @@ def land_cover_degradation(
     return out.assign_attrs(_class_attrs("land cover: -1 degraded, 0 stable, 1 improved"))
 
 
-def soc_percent_change(baseline: xr.DataArray, target: xr.DataArray, baseline_water: xr.DataArray) -> xr.DataArray:
+def soc_percent_change(
+    baseline: xr.DataArray, target: xr.DataArray, baseline_water: xr.DataArray
+) -> xr.DataArray:
     """float32 percent change of the SOC stock (NaN = nodata, also where ``baseline_water``)."""
     out: xr.DataArray = xr.apply_ufunc(
         lambda b, t, w: soc_kernels.soc_percent_change(b, t, baseline_water=w), baseline, target, baseline_water,

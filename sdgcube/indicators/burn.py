@@ -105,7 +105,9 @@ def dnbr_severity(values: np.ndarray, *, bounds: Sequence[float] = DNBR_BOUNDS) 
         raise ValueError(f"dNBR must be a floating-point array, not {data.dtype}")
     limits = np.asarray(bounds, dtype=data.dtype)
     if limits.shape != (len(DNBR_BOUNDS),) or np.any(np.diff(limits) <= 0):
-        raise ValueError(f"bounds {list(bounds)} must be {len(DNBR_BOUNDS)} strictly ascending values")
+        raise ValueError(
+            f"bounds {list(bounds)} must be {len(DNBR_BOUNDS)} strictly ascending values"
+        )
     out = np.empty(data.shape, dtype=np.int8)
     _severity(np.ascontiguousarray(data), limits, out)
     return out

@@ -10,7 +10,15 @@ from typing import Final
 
 import numpy as np
 
-__all__ = ["CLASS_NODATA", "DEGRADED", "IMPROVED", "STABLE", "as_float", "one_out_all_out", "reporting_status"]
+__all__ = [
+    "CLASS_NODATA",
+    "DEGRADED",
+    "IMPROVED",
+    "STABLE",
+    "as_float",
+    "one_out_all_out",
+    "reporting_status",
+]
 
 CLASS_NODATA: Final = -128
 """The nodata sentinel of every int8 class raster of the SDG 15.3.1 kernels."""

@@ -78,7 +78,9 @@ def forest_from_ndvi(
     """int8 forest classes from NDVI: ``NOT_LAND`` below ``land_threshold`` (water has negative NDVI),
     ``FOREST`` at or above ``forest_threshold``, ``OTHER_LAND`` between, ``NODATA`` where NaN."""
     if forest_threshold <= land_threshold:
-        raise ValueError(f"forest_threshold {forest_threshold} must exceed land_threshold {land_threshold}")
+        raise ValueError(
+            f"forest_threshold {forest_threshold} must exceed land_threshold {land_threshold}"
+        )
     values = np.asarray(ndvi)
     out = np.full(values.shape, OTHER_LAND, dtype=np.int8)
     out[values >= forest_threshold] = FOREST
@@ -87,7 +89,9 @@ def forest_from_ndvi(
     return out
 
 
-def forest_proportion(forest_km2: np.ndarray | float, other_land_km2: np.ndarray | float) -> np.ndarray:
+def forest_proportion(
+    forest_km2: np.ndarray | float, other_land_km2: np.ndarray | float
+) -> np.ndarray:
     """float64 forest area as a percentage of land area (forest + other land); NaN where no land."""
     forest = np.asarray(forest_km2, dtype=np.float64)
     land = forest + np.asarray(other_land_km2, dtype=np.float64)

@@ -19,7 +19,9 @@ from sdgcube.indicators.urban import population_by_unit
 __all__ = ["affected_per_100k", "exposed_population_by_unit", "hazard_mask"]
 
 
-def hazard_mask(values: np.ndarray, *, min_value: float = 1.0, max_value: float | None = None) -> np.ndarray:
+def hazard_mask(
+    values: np.ndarray, *, min_value: float = 1.0, max_value: float | None = None
+) -> np.ndarray:
     """bool ``(y, x)``: true where any time slice of ``values`` lies in [min_value, max_value].
 
     ``values`` is ``(y, x)`` or ``(time, y, x)`` (a 0/1 mask, class codes such as burn severity, or

@@ -15,9 +15,23 @@ import numpy as np
 
 from sdgcube.indicators.degradation import CLASS_NODATA
 
-__all__ = ["UNCCD_CLASSES", "UNCCD_TRANSITION_MATRIX", "WATER_BODY", "land_cover_degradation", "norm_transition_matrix"]
+__all__ = [
+    "UNCCD_CLASSES",
+    "UNCCD_TRANSITION_MATRIX",
+    "WATER_BODY",
+    "land_cover_degradation",
+    "norm_transition_matrix",
+]
 
-UNCCD_CLASSES: Final = ("tree-covered", "grassland", "cropland", "wetland", "artificial", "other land", "water body")
+UNCCD_CLASSES: Final = (
+    "tree-covered",
+    "grassland",
+    "cropland",
+    "wetland",
+    "artificial",
+    "other land",
+    "water body",
+)
 WATER_BODY: Final = 7
 
 
@@ -26,11 +40,15 @@ def norm_transition_matrix(matrix: Sequence[Sequence[int]] | np.ndarray) -> np.n
     array = np.asarray(matrix)
     size = len(UNCCD_CLASSES)
     if array.shape != (size, size):
-        raise ValueError(f"transition matrix must be {size}×{size} (UNCCD legend), not {array.shape}")
+        raise ValueError(
+            f"transition matrix must be {size}×{size} (UNCCD legend), not {array.shape}"
+        )
     bad = np.argwhere(~np.isin(array, (-1, 0, 1)))
     if bad.size:
         row, col = bad[0]
-        raise ValueError(f"transition matrix cell [{row}][{col}] is {array[row, col].item()!r}, not -1, 0 or 1")
+        raise ValueError(
+            f"transition matrix cell [{row}][{col}] is {array[row, col].item()!r}, not -1, 0 or 1"
+        )
     out = array.astype(np.int8)
     out.flags.writeable = False
     return out

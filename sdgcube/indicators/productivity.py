@@ -114,7 +114,9 @@ def _state_rows(
     min_baseline: int, out: np.ndarray,
 ) -> None:  # fmt: skip
     for p in range(baseline.shape[0]):
-        out[p] = _state_pixel(baseline[p], recent[p], extension, min_difference, class_change, min_baseline)
+        out[p] = _state_pixel(
+            baseline[p], recent[p], extension, min_difference, class_change, min_baseline
+        )
 
 
 @ngjit_parallel
@@ -123,11 +125,17 @@ def _state_rows_parallel(
     min_baseline: int, out: np.ndarray,
 ) -> None:  # fmt: skip
     for p in numba.prange(baseline.shape[0]):
-        out[p] = _state_pixel(baseline[p], recent[p], extension, min_difference, class_change, min_baseline)
+        out[p] = _state_pixel(
+            baseline[p], recent[p], extension, min_difference, class_change, min_baseline
+        )
 
 
 def productivity_state(
-    baseline: np.ndarray, recent: np.ndarray, *, params: StateParams = StateParams(), parallel: bool = False
+    baseline: np.ndarray,
+    recent: np.ndarray,
+    *,
+    params: StateParams = StateParams(),
+    parallel: bool = False,
 ) -> np.ndarray:
     """int8 productivity state per pixel: −1 degraded, 0 stable, 1 improved, −128 nodata.
 
@@ -138,7 +146,9 @@ def productivity_state(
     baseline = np.asarray(baseline, dtype=np.float64)
     recent = np.asarray(recent, dtype=np.float64)
     if baseline.shape[:-1] != recent.shape[:-1]:
-        raise ValueError(f"baseline {baseline.shape} and recent {recent.shape} differ in their pixel axes")
+        raise ValueError(
+            f"baseline {baseline.shape} and recent {recent.shape} differ in their pixel axes"
+        )
     shape = baseline.shape[:-1]
     base_rows = np.ascontiguousarray(baseline).reshape(-1, baseline.shape[-1])
     recent_rows = np.ascontiguousarray(recent).reshape(-1, recent.shape[-1])
@@ -176,7 +186,9 @@ def land_units(land_cover: np.ndarray, ecological_units: np.ndarray | None = Non
     return np.where(valid, code, -1)
 
 
-def performance_ratio(mean_ndvi: np.ndarray, units: np.ndarray, *, percentile: float = 90.0) -> np.ndarray:
+def performance_ratio(
+    mean_ndvi: np.ndarray, units: np.ndarray, *, percentile: float = 90.0
+) -> np.ndarray:
     """float32 mean NDVI ÷ the ``percentile`` (linear interpolation) of mean NDVI among the pixels of
     the same land unit; NaN where the mean is NaN, the unit is negative (nodata) or the reference ≤ 0."""
     mean = np.asarray(mean_ndvi, dtype=np.float64)
@@ -207,7 +219,9 @@ def performance_ratio(mean_ndvi: np.ndarray, units: np.ndarray, *, percentile: f
 def performance_class(ratio: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
     """int8: −1 (degraded) where ratio ≤ ``threshold``, 0 otherwise, −128 where the ratio is NaN."""
     ratio = np.asarray(ratio)
-    return np.where(np.isnan(ratio), CLASS_NODATA, np.where(ratio <= threshold, DEGRADED, STABLE)).astype(np.int8)
+    return np.where(
+        np.isnan(ratio), CLASS_NODATA, np.where(ratio <= threshold, DEGRADED, STABLE)
+    ).astype(np.int8)
 
 
 # --- land productivity dynamics ---------------------------------------------------------------------
@@ -217,10 +231,10 @@ def _lpd_lookup() -> np.ndarray:
     """LPD class for index (trajectory + 1)·9 + (state + 1)·3 + (performance + 1)."""
     table = np.empty((3, 3, 3), dtype=np.int8)
     table[0], table[1], table[2] = LPD_DECLINING, LPD_STABLE, LPD_INCREASING
-    table[1, 1, 0] = LPD_STRESSED       # (0, 0, −1)
+    table[1, 1, 0] = LPD_STRESSED  # (0, 0, −1)
     table[2, 0, 0] = LPD_EARLY_DECLINE  # (1, −1, −1)
     table[1, 0, 1] = LPD_EARLY_DECLINE  # (0, −1, 0)
-    table[1, 0, 0] = LPD_DECLINING      # (0, −1, −1)
+    table[1, 0, 0] = LPD_DECLINING  # (0, −1, −1)
     table.flags.writeable = False
     return table.reshape(-1)
 
@@ -235,8 +249,12 @@ def lpd_class(trajectory: np.ndarray, state: np.ndarray, performance: np.ndarray
     From the trajectory −1→1, 0→4, +1→5, then for (trajectory, state, performance): (0, 0, −1)→3,
     (1, −1, −1)→2, (0, −1, 0)→2, (0, −1, −1)→1 (Trends.Earth's ``calc_prod5``)."""
     arrays = [np.asarray(a) for a in (trajectory, state, performance)]
-    finite = np.logical_and.reduce([np.isfinite(a) if a.dtype.kind == "f" else np.ones(a.shape, bool) for a in arrays])
-    t, s, p = (np.where(finite, a, CLASS_NODATA).astype(np.int16) for a in arrays)  # NaN is nodata, not 0
+    finite = np.logical_and.reduce(
+        [np.isfinite(a) if a.dtype.kind == "f" else np.ones(a.shape, bool) for a in arrays]
+    )
+    t, s, p = (
+        np.where(finite, a, CLASS_NODATA).astype(np.int16) for a in arrays
+    )  # NaN is nodata, not 0
     valid = finite & (t >= -1) & (t <= 1) & (s >= -1) & (s <= 1) & (p >= -1) & (p <= 1)
     index = np.where(valid, (t + 1) * 9 + (s + 1) * 3 + (p + 1), 0)
     return np.where(valid, _LPD[index], CLASS_NODATA).astype(np.int8)
@@ -247,7 +265,11 @@ def lpd_degradation(lpd: np.ndarray) -> np.ndarray:
 
     Float input (a user's LPD raster with NaN nodata) is accepted; non-integral values are nodata."""
     lpd = np.asarray(lpd)
-    codes = np.where(np.isfinite(lpd) & (lpd == np.round(lpd)), lpd, 0) if lpd.dtype.kind == "f" else lpd
+    codes = (
+        np.where(np.isfinite(lpd) & (lpd == np.round(lpd)), lpd, 0)
+        if lpd.dtype.kind == "f"
+        else lpd
+    )
     codes = np.asarray(codes).astype(np.int64)
     out = np.full(codes.shape, CLASS_NODATA, dtype=np.int8)
     out[(codes == LPD_DECLINING) | (codes == LPD_EARLY_DECLINE)] = DEGRADED

@@ -27,7 +27,9 @@ class SocParams:
 
     def __post_init__(self) -> None:
         if not self.degraded_pct < self.improved_pct:
-            raise ValueError(f"degraded_pct {self.degraded_pct} must be below improved_pct {self.improved_pct}")
+            raise ValueError(
+                f"degraded_pct {self.degraded_pct} must be below improved_pct {self.improved_pct}"
+            )
 
 
 def soc_percent_change(
@@ -49,5 +51,9 @@ def soc_percent_change(
 def soc_degradation(change_pct: np.ndarray, *, params: SocParams = SocParams()) -> np.ndarray:
     """int8 −1 where change ≤ ``degraded_pct``, 1 where ≥ ``improved_pct``, 0 between, −128 where NaN."""
     change = np.asarray(change_pct, dtype=np.float64)
-    classes = np.where(change <= params.degraded_pct, DEGRADED, np.where(change >= params.improved_pct, IMPROVED, STABLE))
+    classes = np.where(
+        change <= params.degraded_pct,
+        DEGRADED,
+        np.where(change >= params.improved_pct, IMPROVED, STABLE),
+    )
     return np.where(np.isnan(change), CLASS_NODATA, classes).astype(np.int8)

@@ -173,7 +173,12 @@ def _mk_s(y: np.ndarray) -> tuple[int, int]:
 
 @ngjit
 def _trajectory_pixel(
-    y: np.ndarray, t: np.ndarray, critical: np.ndarray, method: int, threshold: float, min_years: int
+    y: np.ndarray,
+    t: np.ndarray,
+    critical: np.ndarray,
+    method: int,
+    threshold: float,
+    min_years: int,
 ) -> tuple[float, int, int, int]:
     s, n = _mk_s(y)
     if n < min_years:
@@ -194,7 +199,9 @@ def _trajectory_rows(
     slope: np.ndarray, s: np.ndarray, n: np.ndarray, trend: np.ndarray,
 ) -> None:  # fmt: skip
     for p in range(values.shape[0]):
-        slope[p], s[p], n[p], trend[p] = _trajectory_pixel(values[p], t, critical, method, threshold, min_years)
+        slope[p], s[p], n[p], trend[p] = _trajectory_pixel(
+            values[p], t, critical, method, threshold, min_years
+        )
 
 
 @ngjit_parallel
@@ -203,7 +210,9 @@ def _trajectory_rows_parallel(
     slope: np.ndarray, s: np.ndarray, n: np.ndarray, trend: np.ndarray,
 ) -> None:  # fmt: skip
     for p in numba.prange(values.shape[0]):
-        slope[p], s[p], n[p], trend[p] = _trajectory_pixel(values[p], t, critical, method, threshold, min_years)
+        slope[p], s[p], n[p], trend[p] = _trajectory_pixel(
+            values[p], t, critical, method, threshold, min_years
+        )
 
 
 @ngjit
@@ -221,8 +230,14 @@ def _mk_rows(values: np.ndarray, s: np.ndarray, n: np.ndarray) -> None:
 def _rows(values: np.ndarray, years: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     values = np.asarray(values)
     if values.ndim == 0 or not np.issubdtype(values.dtype, np.floating):
-        raise ValueError(f"values must be a float array with the years on the last axis, not {values.dtype} {values.shape}")
-    t = np.arange(values.shape[-1], dtype=np.float64) if years is None else np.asarray(years, dtype=np.float64)
+        raise ValueError(
+            f"values must be a float array with the years on the last axis, not {values.dtype} {values.shape}"
+        )
+    t = (
+        np.arange(values.shape[-1], dtype=np.float64)
+        if years is None
+        else np.asarray(years, dtype=np.float64)
+    )
     if t.shape != values.shape[-1:]:
         raise ValueError(f"{t.size} years for series of length {values.shape[-1]}")
     if t.size > 1 and np.any(np.diff(t) <= 0):
@@ -279,7 +294,9 @@ class TrajectoryParams:
             raise ValueError(f"method {self.method!r} is not one of {sorted(_METHOD_CODES)}")
         _norm_confidence(self.confidence)
         if self.slope_threshold < 0 or self.min_years < 2:
-            raise ValueError(f"slope_threshold {self.slope_threshold} must be ≥ 0 and min_years {self.min_years} ≥ 2")
+            raise ValueError(
+                f"slope_threshold {self.slope_threshold} must be ≥ 0 and min_years {self.min_years} ≥ 2"
+            )
 
 
 @dataclass(frozen=True)
@@ -296,7 +313,11 @@ class TrajectoryResult:
 
 
 def trajectory(
-    values: np.ndarray, years: np.ndarray, *, params: TrajectoryParams = TrajectoryParams(), parallel: bool = False
+    values: np.ndarray,
+    years: np.ndarray,
+    *,
+    params: TrajectoryParams = TrajectoryParams(),
+    parallel: bool = False,
 ) -> TrajectoryResult:
     """Productivity trajectory of each series (e.g. annual NDVI), one pass per pixel.
 
@@ -315,4 +336,6 @@ def trajectory(
     kernel(rows, t, critical, _METHOD_CODES[params.method], float(params.slope_threshold), int(params.min_years),
            slope, s, n, trend)  # fmt: skip
     shape = np.shape(values)[:-1]
-    return TrajectoryResult(slope.reshape(shape), s.reshape(shape), n.reshape(shape), trend.reshape(shape))
+    return TrajectoryResult(
+        slope.reshape(shape), s.reshape(shape), n.reshape(shape), trend.reshape(shape)
+    )

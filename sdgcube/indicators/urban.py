@@ -43,13 +43,20 @@ def land_consumption_rate(urban_1: ArrayLike, urban_2: ArrayLike, years: float) 
     return _log_rate(urban_1, urban_2, years)
 
 
-def population_growth_rate(population_1: ArrayLike, population_2: ArrayLike, years: float) -> np.ndarray:
+def population_growth_rate(
+    population_1: ArrayLike, population_2: ArrayLike, years: float
+) -> np.ndarray:
     """PGR = ln(Pop₂ / Pop₁) / y, per year."""
     return _log_rate(population_1, population_2, years)
 
 
 def lcrpgr(
-    urban_1: ArrayLike, urban_2: ArrayLike, population_1: ArrayLike, population_2: ArrayLike, *, years: float
+    urban_1: ArrayLike,
+    urban_2: ArrayLike,
+    population_1: ArrayLike,
+    population_2: ArrayLike,
+    *,
+    years: float,
 ) -> np.ndarray:
     """LCRPGR = [ln(Urb₂/Urb₁)/y] / [ln(Pop₂/Pop₁)/y]; NaN where either rate is undefined or PGR = 0."""
     lcr = land_consumption_rate(urban_1, urban_2, years)
@@ -67,7 +74,9 @@ def built_up_per_capita(urban_km2: ArrayLike, population: ArrayLike) -> np.ndarr
 
 
 @ngjit
-def _population_sums(population: np.ndarray, units: np.ndarray, inside: np.ndarray, out: np.ndarray) -> None:
+def _population_sums(
+    population: np.ndarray, units: np.ndarray, inside: np.ndarray, out: np.ndarray
+) -> None:
     for i in range(population.size):
         unit = units.flat[i]
         value = population.flat[i]
@@ -87,7 +96,11 @@ def population_by_unit(
     (0 outside every unit, i for unit i − 1); ``inside`` a boolean mask (none: column 1 is 0)."""
     if population.shape != units.shape:
         raise ValueError(f"shapes differ: population {population.shape}, units {units.shape}")
-    mask = np.zeros(units.shape, dtype=np.bool_) if inside is None else np.asarray(inside, dtype=np.bool_)
+    mask = (
+        np.zeros(units.shape, dtype=np.bool_)
+        if inside is None
+        else np.asarray(inside, dtype=np.bool_)
+    )
     if mask.shape != units.shape:
         raise ValueError(f"shapes differ: inside {mask.shape}, units {units.shape}")
     out = np.zeros((n_units, 2), dtype=np.float64)

@@ -32,14 +32,21 @@ def _accumulate(classes: np.ndarray, units: np.ndarray, area: np.ndarray, lookup
 
 
 def class_area_by_unit(
-    classes: np.ndarray, units: np.ndarray, area_km2: np.ndarray, *, n_units: int, class_values: Sequence[int]
+    classes: np.ndarray,
+    units: np.ndarray,
+    area_km2: np.ndarray,
+    *,
+    n_units: int,
+    class_values: Sequence[int],
 ) -> np.ndarray:
     """km² per (unit, class), shape (n_units, len(class_values)); classes as given, in that order.
 
     ``classes`` may be any integer type; negative class values are shifted so that -1/0/1 style
     codes work (the lookup covers min(class_values) … max(class_values))."""
     if classes.shape != units.shape or classes.shape != area_km2.shape:
-        raise ValueError(f"shapes differ: classes {classes.shape}, units {units.shape}, area {area_km2.shape}")
+        raise ValueError(
+            f"shapes differ: classes {classes.shape}, units {units.shape}, area {area_km2.shape}"
+        )
     offset = min(class_values)
     lookup = np.full(max(class_values) - offset + 1, -1, dtype=np.int64)
     for column, value in enumerate(class_values):

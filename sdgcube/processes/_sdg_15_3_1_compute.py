@@ -59,20 +59,28 @@ def _first_band(cube: Cube, product: str) -> str:
 def load_slice(cube: Cube, product: str, year: int, geobox: GeoBox) -> xr.DataArray:
     """The product's first band in ``year`` (its last time slice there) on ``geobox``, nodata as NaN."""
     band = _first_band(cube, product)
-    data = cube.load(product, time=str(year), geobox=geobox, measurements=[band], chunks=CHUNKS, mask_nodata=True)
+    data = cube.load(
+        product, time=str(year), geobox=geobox, measurements=[band], chunks=CHUNKS, mask_nodata=True
+    )
     return data[band].isel(time=-1, drop=True).astype(np.float32)
 
 
-def load_ndvi(cube: Cube, inputs: Sdg1531Inputs, years: tuple[int, int], area: dict[str, Any]) -> xr.DataArray:
+def load_ndvi(
+    cube: Cube, inputs: Sdg1531Inputs, years: tuple[int, int], area: dict[str, Any]
+) -> xr.DataArray:
     """Annual NDVI (year, y, x) float32 from the red and NIR bands in physical units; NaN = nodata."""
     product = cube.product(inputs.ndvi_product)
     data = cube.load(inputs.ndvi_product, time=(str(years[0]), str(years[1])), measurements=[inputs.red_band, inputs.nir_band],
                      chunks=CHUNKS, mask_nodata=True, mask_clouds=inputs.mask_clouds, **area)  # fmt: skip
-    aliases = {alias: name for name, m in product.measurements.items() for alias in m.get("aliases", [])}
+    aliases = {
+        alias: name for name, m in product.measurements.items() for alias in m.get("aliases", [])
+    }
 
     def physical(band: str) -> xr.DataArray:
         m = product.measurements[aliases.get(band, band)]
-        return data[band].astype(np.float32) * float(m.get("scale_factor", 1.0)) + float(m.get("add_offset", 0.0))
+        return data[band].astype(np.float32) * float(m.get("scale_factor", 1.0)) + float(
+            m.get("add_offset", 0.0)
+        )
 
     red, nir = physical(inputs.red_band), physical(inputs.nir_band)
     ndvi = (nir - red) / (nir + red)
@@ -104,10 +112,15 @@ class Slices:
 
     def latest(self, product: str, year: int) -> xr.DataArray:
         """The latest year up to ``year`` (the product's first year if it starts later)."""
-        return self.year(product, nearest_year(self.cube, product, year) or min(dataset_years(self.cube, product)))
+        return self.year(
+            product,
+            nearest_year(self.cube, product, year) or min(dataset_years(self.cube, product)),
+        )
 
 
-def lazy_assessment(inputs: Sdg1531Inputs, periods: Periods, slices: Slices, ndvi: xr.DataArray | None) -> xr.Dataset:
+def lazy_assessment(
+    inputs: Sdg1531Inputs, periods: Periods, slices: Slices, ndvi: xr.DataArray | None
+) -> xr.Dataset:
     """The Dask graph of one assessment: productivity inputs, land-cover degradation, SOC change."""
     layers: dict[str, xr.DataArray] = {}
 
@@ -124,7 +137,9 @@ def lazy_assessment(inputs: Sdg1531Inputs, periods: Periods, slices: Slices, ndv
         # Land units from the land cover at the start of the performance period, as Trends.Earth does.
         layers["unit_land_cover"] = slices.latest(inputs.land_cover_product, periods.performance[0])
         if inputs.ecological_units_product:
-            layers["unit_ecological"] = slices.latest(inputs.ecological_units_product, periods.performance[0])
+            layers["unit_ecological"] = slices.latest(
+                inputs.ecological_units_product, periods.performance[0]
+            )
     else:
         assert inputs.lpd_product is not None
         layers["lpd"] = slices.latest(inputs.lpd_product, periods.trajectory[1])
@@ -148,7 +163,9 @@ class Assessment:
     water: np.ndarray
 
 
-def assess(computed: xr.Dataset, inputs: Sdg1531Inputs, periods: Periods, inside: np.ndarray) -> Assessment:
+def assess(
+    computed: xr.Dataset, inputs: Sdg1531Inputs, periods: Periods, inside: np.ndarray
+) -> Assessment:
     """Finish one assessment from its computed layers; ``inside`` marks the pixels of the region."""
 
     def get(name: str) -> np.ndarray:
@@ -169,7 +186,9 @@ def assess(computed: xr.Dataset, inputs: Sdg1531Inputs, periods: Periods, inside
         layers["lpd"] = np.where(np.isin(lpd, (1, 2, 3, 4, 5)), lpd, CLASS_NODATA).astype(np.int8)
     layers["land_cover"] = get("land_cover")
     layers["soc"] = soc_degradation(get("soc_change"), params=inputs.soc_params())
-    layers["sdg"] = one_out_all_out(lpd_degradation(layers["lpd"]), layers["land_cover"], layers["soc"])
+    layers["sdg"] = one_out_all_out(
+        lpd_degradation(layers["lpd"]), layers["land_cover"], layers["soc"]
+    )
     return Assessment(periods, layers, get("water").astype(bool))
 
 
@@ -178,9 +197,13 @@ def status(baseline: Assessment, reporting: Assessment) -> np.ndarray:
     return reporting_status(baseline.layers["sdg"], reporting.layers["sdg"])
 
 
-def _areas(sdg: np.ndarray, water: np.ndarray, units: np.ndarray, area_km2: np.ndarray, n_units: int) -> np.ndarray:
+def _areas(
+    sdg: np.ndarray, water: np.ndarray, units: np.ndarray, area_km2: np.ndarray, n_units: int
+) -> np.ndarray:
     summary = np.where(water, _WATER, np.where(sdg == CLASS_NODATA, _NO_DATA, sdg)).astype(np.int8)
-    return class_area_by_unit(summary, units, area_km2, n_units=n_units, class_values=(-1, 0, 1, _WATER, _NO_DATA))
+    return class_area_by_unit(
+        summary, units, area_km2, n_units=n_units, class_values=(-1, 0, 1, _WATER, _NO_DATA)
+    )
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -213,7 +236,11 @@ def summary_rows(
     base = _areas(baseline.layers["sdg"], baseline.water, units, area_km2, n)
     rows = []
     for i, (unit_id, name) in enumerate(unit_names):
-        row: dict[str, Any] = {"unit_id": unit_id, "unit_name": name, "area_km2": round(float(base[i].sum()), 6)}
+        row: dict[str, Any] = {
+            "unit_id": unit_id,
+            "unit_name": name,
+            "area_km2": round(float(base[i].sum()), 6),
+        }
         row.update(_columns(base[i], ""))
         rows.append(row)
     if status_classes is not None and status_water is not None:
@@ -221,5 +248,7 @@ def summary_rows(
         for i, row in enumerate(rows):
             row.update(_columns(status_areas[i], "reporting_"))
             before, after = row["degraded_pct"], row["reporting_degraded_pct"]
-            row["change_degraded_pct_points"] = None if None in (before, after) else round(after - before, 4)
+            row["change_degraded_pct_points"] = (
+                None if None in (before, after) else round(after - before, 4)
+            )
     return tuple(rows)

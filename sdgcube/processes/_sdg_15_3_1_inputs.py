@@ -94,14 +94,30 @@ class ReportingPeriod(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    years: YearPeriod = Field(description="First and last year of the reporting period, e.g. [2016, 2019]")
-    trajectory_period: YearPeriod | None = Field(None, description="Trajectory years; default: see above")
-    state_baseline_period: YearPeriod | None = Field(None, description="State: the years compared against")
-    state_recent_period: YearPeriod | None = Field(None, description="State: the recent years; default: years")
-    performance_period: YearPeriod | None = Field(None, description="Performance years; default: trajectory")
-    land_cover_baseline_year: Year | None = Field(None, description="Default: the baseline's land_cover_target_year")
-    land_cover_target_year: Year | None = Field(None, description="Default: the last reporting year")
-    soc_baseline_year: Year | None = Field(None, description="Default: the baseline's soc_target_year")
+    years: YearPeriod = Field(
+        description="First and last year of the reporting period, e.g. [2016, 2019]"
+    )
+    trajectory_period: YearPeriod | None = Field(
+        None, description="Trajectory years; default: see above"
+    )
+    state_baseline_period: YearPeriod | None = Field(
+        None, description="State: the years compared against"
+    )
+    state_recent_period: YearPeriod | None = Field(
+        None, description="State: the recent years; default: years"
+    )
+    performance_period: YearPeriod | None = Field(
+        None, description="Performance years; default: trajectory"
+    )
+    land_cover_baseline_year: Year | None = Field(
+        None, description="Default: the baseline's land_cover_target_year"
+    )
+    land_cover_target_year: Year | None = Field(
+        None, description="Default: the last reporting year"
+    )
+    soc_baseline_year: Year | None = Field(
+        None, description="Default: the baseline's soc_target_year"
+    )
     soc_target_year: Year | None = Field(None, description="Default: the last reporting year")
 
 
@@ -127,57 +143,95 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
     """Inputs of ``sdg-15-3-1``; every threshold, period and table is a parameter."""
 
     # Data
-    ndvi_product: str = Field("sr_annual", description="Product with red and near-infrared bands for annual NDVI")
+    ndvi_product: str = Field(
+        "sr_annual", description="Product with red and near-infrared bands for annual NDVI"
+    )
     red_band: str = Field("red", description="Red band of ndvi_product (scale factor applied)")
-    nir_band: str = Field("nir08", description="Near-infrared band of ndvi_product (scale factor applied)")
-    mask_clouds: bool = Field(True, description="Mask pixels ndvi_product's quality band flags as cloud or shadow")
+    nir_band: str = Field(
+        "nir08", description="Near-infrared band of ndvi_product (scale factor applied)"
+    )
+    mask_clouds: bool = Field(
+        True, description="Mask pixels ndvi_product's quality band flags as cloud or shadow"
+    )
     lpd_product: str | None = Field(
         None, description="A pre-computed land-productivity-dynamics product (classes 1-5) used instead of "
         "computing trajectory, state and performance; its latest time slice up to the end of trajectory_period",
     )  # fmt: skip
-    land_cover_product: str = Field("land_cover", description="Land cover in the 7-class UNCCD legend (1-7)")
-    soc_product: str = Field("soil_organic_carbon", description="Soil organic carbon stock (e.g. t/ha)")
+    land_cover_product: str = Field(
+        "land_cover", description="Land cover in the 7-class UNCCD legend (1-7)"
+    )
+    soc_product: str = Field(
+        "soil_organic_carbon", description="Soil organic carbon stock (e.g. t/ha)"
+    )
     ecological_units_product: str | None = Field(
         None, description="Categorical product (e.g. soil taxonomy) combined with land cover into the land units of "
         "productivity performance; land cover alone if unset",
     )  # fmt: skip
     # Periods (the baseline)
-    trajectory_period: YearPeriod = Field([2000, 2015], description="Years of the productivity trajectory")
-    state_baseline_period: YearPeriod = Field([2000, 2012], description="Productivity state: baseline years")
-    state_recent_period: YearPeriod = Field([2013, 2015], description="Productivity state: recent years")
-    performance_period: YearPeriod = Field([2000, 2015], description="Years of the productivity performance mean")
+    trajectory_period: YearPeriod = Field(
+        [2000, 2015], description="Years of the productivity trajectory"
+    )
+    state_baseline_period: YearPeriod = Field(
+        [2000, 2012], description="Productivity state: baseline years"
+    )
+    state_recent_period: YearPeriod = Field(
+        [2013, 2015], description="Productivity state: recent years"
+    )
+    performance_period: YearPeriod = Field(
+        [2000, 2015], description="Years of the productivity performance mean"
+    )
     land_cover_baseline_year: Year = Field(2000, description="Land cover: baseline year")
     land_cover_target_year: Year = Field(2015, description="Land cover: target year")
     soc_baseline_year: Year = Field(2000, description="Soil organic carbon: baseline year")
-    soc_target_year: Year = Field(2020, description="Soil organic carbon: target year (the demo has 2000 and 2020)")
+    soc_target_year: Year = Field(
+        2020, description="Soil organic carbon: target year (the demo has 2000 and 2020)"
+    )
     reporting_period: ReportingPeriod | None = Field(
         None, description="A reporting period assessed like the baseline; its status against the baseline and the "
         "change in the proportion of degraded land are reported",
     )  # fmt: skip
     # Trajectory
-    trend_method: Literal["ols", "theil_sen"] = Field("ols", description="Slope estimator of the trajectory")
+    trend_method: Literal["ols", "theil_sen"] = Field(
+        "ols", description="Slope estimator of the trajectory"
+    )
     significance: float = Field(
         0.95, description="Two-sided Mann-Kendall confidence a trend must reach to degrade or improve",
         json_schema_extra={"enum": list(CONFIDENCE_LEVELS)},
     )  # fmt: skip
-    trajectory_slope_threshold: float = Field(0.001, ge=0, description="|slope| ≤ this (NDVI/year) is no trend")
+    trajectory_slope_threshold: float = Field(
+        0.001, ge=0, description="|slope| ≤ this (NDVI/year) is no trend"
+    )
     trajectory_min_years: int = Field(
-        MIN_TRAJECTORY_YEARS, ge=MIN_TRAJECTORY_YEARS, description="Fewer trajectory years with data is no data"
+        MIN_TRAJECTORY_YEARS,
+        ge=MIN_TRAJECTORY_YEARS,
+        description="Fewer trajectory years with data is no data",
     )
     # State
-    state_range_extension: float = Field(0.05, ge=0, description="Baseline NDVI range widened by this at each end")
-    state_min_difference: float = Field(0.01, ge=0, description="Means differing by ≤ this NDVI are no change")
-    state_class_change: int = Field(2, ge=1, description="Decile-class change ≤ -this degraded, ≥ this improved")
+    state_range_extension: float = Field(
+        0.05, ge=0, description="Baseline NDVI range widened by this at each end"
+    )
+    state_min_difference: float = Field(
+        0.01, ge=0, description="Means differing by ≤ this NDVI are no change"
+    )
+    state_class_change: int = Field(
+        2, ge=1, description="Decile-class change ≤ -this degraded, ≥ this improved"
+    )
     # Performance
-    performance_percentile: float = Field(90, gt=0, le=100, description="Reference percentile within a land unit")
-    performance_threshold: float = Field(0.5, gt=0, lt=1, description="mean NDVI / reference ≤ this is degraded")
+    performance_percentile: float = Field(
+        90, gt=0, le=100, description="Reference percentile within a land unit"
+    )
+    performance_threshold: float = Field(
+        0.5, gt=0, lt=1, description="mean NDVI / reference ≤ this is degraded"
+    )
     # Land cover and SOC
     transition_matrix: list[TransitionRow] = Field(
         UNCCD_TRANSITION_MATRIX.tolist(), min_length=7, max_length=7,
         description="7×7 land-cover degradation matrix (row: baseline class, column: target class; tree-covered, "
         "grassland, cropland, wetland, artificial, other land, water body); -1 degraded, 0 stable, 1 improved",
     )  # fmt: skip
-    soc_degraded_pct: float = Field(-10.0, lt=0, description="SOC change ≤ this percent is degraded")
+    soc_degraded_pct: float = Field(
+        -10.0, lt=0, description="SOC change ≤ this percent is degraded"
+    )
     soc_improved_pct: float = Field(10.0, gt=0, description="SOC change ≥ this percent is improved")
 
     @field_validator("significance")
@@ -191,7 +245,9 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
     def _trajectory_long_enough(self) -> Sdg1531Inputs:
         first, last = self.trajectory_period
         if last - first + 1 < MIN_TRAJECTORY_YEARS:
-            raise ValueError(f"trajectory_period {self.trajectory_period} spans fewer than {MIN_TRAJECTORY_YEARS} years")
+            raise ValueError(
+                f"trajectory_period {self.trajectory_period} spans fewer than {MIN_TRAJECTORY_YEARS} years"
+            )
         return self
 
     @classmethod
@@ -243,7 +299,9 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
                            class_change=self.state_class_change)  # fmt: skip
 
     def performance_params(self) -> PerformanceParams:
-        return PerformanceParams(percentile=self.performance_percentile, threshold=self.performance_threshold)
+        return PerformanceParams(
+            percentile=self.performance_percentile, threshold=self.performance_threshold
+        )
 
     def soc_params(self) -> SocParams:
         return SocParams(degraded_pct=self.soc_degraded_pct, improved_pct=self.soc_improved_pct)

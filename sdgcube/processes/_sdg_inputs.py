@@ -141,8 +141,13 @@ def area_input_name(inputs: RegionInputs) -> str:
     return "units_layer"
 
 
-def input_datasets(cube: Cube, product: str, region: Region, time: tuple[str, str] | str | None) -> list[Dataset]:
-    query: dict[str, Any] = {"product": product, "geopolygon": Geometry(region.geometry, "EPSG:4326")}
+def input_datasets(
+    cube: Cube, product: str, region: Region, time: tuple[str, str] | str | None
+) -> list[Dataset]:
+    query: dict[str, Any] = {
+        "product": product,
+        "geopolygon": Geometry(region.geometry, "EPSG:4326"),
+    }
     if time is not None:
         query["time"] = time if isinstance(time, tuple) else (time, time)
     return sorted(cube.dc.find_datasets(**query), key=lambda ds: (ds.center_time, str(ds.id)))
@@ -151,7 +156,9 @@ def input_datasets(cube: Cube, product: str, region: Region, time: tuple[str, st
 def check_area_has_data(cube: Cube, inputs: RegionInputs, region: Region, product: str,
                         time: tuple[str, str] | str | None) -> None:  # fmt: skip
     if not input_datasets(cube, product, region, time):
-        raise NoData(f"input {area_input_name(inputs)!r}: product {product!r} has no data in the requested area")
+        raise NoData(
+            f"input {area_input_name(inputs)!r}: product {product!r} has no data in the requested area"
+        )
 
 
 # --- the grid, the lineage, the rows ----------------------------------------------------------------
@@ -199,7 +206,9 @@ def compute_outputs(ctx: JobContext, *, tables: dict[str, xr.DataArray], rasters
     stack = xr.concat([r.astype("float32") for r in rasters.values()], dim=layers, coords="minimal")
     computed = ctx.compute(xr.Dataset({**{f"table_{k}": v for k, v in tables.items()}, "rasters": stack}),
                            start=start, end=end, message=message)  # fmt: skip
-    return Outputs({k: np.asarray(computed[f"table_{k}"].values) for k in tables}, computed["rasters"])
+    return Outputs(
+        {k: np.asarray(computed[f"table_{k}"].values) for k in tables}, computed["rasters"]
+    )
 
 
 def publish_rasters(ctx: JobContext, grid: RegionGrid, outputs: Outputs, *, prefix: str, when: datetime,
@@ -215,18 +224,24 @@ def publish_rasters(ctx: JobContext, grid: RegionGrid, outputs: Outputs, *, pref
     return names
 
 
-def lineage(process_id: str, inputs: ProcessInputs, datasets: dict[str, list[Dataset]]) -> dict[str, Any]:
+def lineage(
+    process_id: str, inputs: ProcessInputs, datasets: dict[str, list[Dataset]]
+) -> dict[str, Any]:
     """STAC properties recording how to re-run the job: process, inputs, input datasets, software."""
     return {
         "sdgcube:process": process_id,
         "sdgcube:inputs": inputs.model_dump(mode="json"),
-        "sdgcube:input_datasets": sorted({str(ds.id) for group in datasets.values() for ds in group}),
+        "sdgcube:input_datasets": sorted(
+            {str(ds.id) for group in datasets.values() for ds in group}
+        ),
         "sdgcube:input_products": sorted(datasets),
         "sdgcube:software": software_version(),
     }
 
 
-def scaled(data: xr.Dataset, cube: Cube, product: str, bands: Sequence[str]) -> dict[str, xr.DataArray]:
+def scaled(
+    data: xr.Dataset, cube: Cube, product: str, bands: Sequence[str]
+) -> dict[str, xr.DataArray]:
     """float32 bands in physical units: value × scale_factor + add_offset of the product's definition."""
     measurements = cube.product(product).measurements
     out = {}
@@ -247,7 +262,9 @@ def clean(value: Any, digits: int = 6) -> Any:
     return value
 
 
-def unit_rows(region: Region, columns: Mapping[str, np.ndarray | Sequence[Any]]) -> tuple[dict[str, Any], ...]:
+def unit_rows(
+    region: Region, columns: Mapping[str, np.ndarray | Sequence[Any]]
+) -> tuple[dict[str, Any], ...]:
     """One row per unit: ``unit_id``, ``unit_name``, then each column's value for that unit."""
     return tuple(
         {"unit_id": unit.id, "unit_name": unit.name, **{k: clean(v[i]) for k, v in columns.items()}}

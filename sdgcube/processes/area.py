@@ -32,8 +32,17 @@ class AreaInputs(BaseModel):
             raise ValueError("give either bbox or geometry, not both")
         if self.bbox is not None:
             minx, miny, maxx, maxy = self.bbox
-            if not (minx < maxx and miny < maxy and -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
-                raise ValueError(f"bbox {self.bbox} must be minx < maxx, miny < maxy within WGS 84 bounds")
+            if not (
+                minx < maxx
+                and miny < maxy
+                and -180 <= minx
+                and maxx <= 180
+                and -90 <= miny
+                and maxy <= 90
+            ):
+                raise ValueError(
+                    f"bbox {self.bbox} must be minx < maxx, miny < maxy within WGS 84 bounds"
+                )
         if self.geometry is not None:
             try:
                 geom = shape(self.geometry)
@@ -43,7 +52,9 @@ class AreaInputs(BaseModel):
                 raise ValueError("geometry must be a non-empty polygon")
             minx, miny, maxx, maxy = geom.bounds
             if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-                raise ValueError(f"geometry bounds {geom.bounds} are not WGS 84 longitudes and latitudes")
+                raise ValueError(
+                    f"geometry bounds {geom.bounds} are not WGS 84 longitudes and latitudes"
+                )
         return self
 
     def shape(self) -> BaseGeometry | None:
@@ -83,7 +94,9 @@ def job_area_km2(area: AreaInputs, cube: Cube, product: str) -> float:
 
 def check_limit(km2: float, limit: float) -> None:
     if km2 > limit:
-        raise LimitExceeded(f"the job covers {km2:,.0f} km², more than this server's limit of {limit:,.0f} km²")
+        raise LimitExceeded(
+            f"the job covers {km2:,.0f} km², more than this server's limit of {limit:,.0f} km²"
+        )
 
 
 def check_job_area(area: AreaInputs, cube: Cube, product: str) -> None:

@@ -34,17 +34,26 @@ class BandMathInputs(ProcessInputs, AreaInputs):
         examples=["(nir08 - red) / (nir08 + red)"],
     )
     datetime: str | None = Field(
-        None, description="A year, a date or an interval start/end (ISO 8601); unset means all time slices"
+        None,
+        description="A year, a date or an interval start/end (ISO 8601); unset means all time slices",
     )
     reducer: Literal["mean", "median", "min", "max", "last"] = Field(
         "mean", description="How the time slices in the period are combined into one raster"
     )
-    resolution: float | None = Field(None, gt=0, description="Output pixel size in CRS units; native if unset")
-    crs: str | None = Field(None, description="Output CRS (EPSG code or URI); the product's native CRS if unset")
-    mask_clouds: bool = Field(True, description="Mask pixels the product's quality band flags as cloud or shadow")
+    resolution: float | None = Field(
+        None, gt=0, description="Output pixel size in CRS units; native if unset"
+    )
+    crs: str | None = Field(
+        None, description="Output CRS (EPSG code or URI); the product's native CRS if unset"
+    )
+    mask_clouds: bool = Field(
+        True, description="Mask pixels the product's quality band flags as cloud or shadow"
+    )
 
 
-def _scaled(data: xr.Dataset, cube: Cube, product: str, names: tuple[str, ...]) -> dict[str, xr.DataArray]:
+def _scaled(
+    data: xr.Dataset, cube: Cube, product: str, names: tuple[str, ...]
+) -> dict[str, xr.DataArray]:
     measurements = cube.product(product).measurements
     aliases = {a: n for n, m in measurements.items() for a in m.get("aliases", [])}
     bands = {}
@@ -88,11 +97,17 @@ class BandMath(CubeProcessor):
             "schema": {"type": "object", "contentMediaType": "application/json"},
         }
     }
-    example: ClassVar[dict[str, Any]] = {"product": "sr_annual", "expression": "(nir08 - red) / (nir08 + red)", "datetime": "2020"}
+    example: ClassVar[dict[str, Any]] = {
+        "product": "sr_annual",
+        "expression": "(nir08 - red) / (nir08 + red)",
+        "datetime": "2020",
+    }
 
     def _expression(self, inputs: BandMathInputs, cube: Cube) -> BandExpression:
         product = cube.product(inputs.product)
-        names = set(product.measurements) | {a for m in product.measurements.values() for a in m.get("aliases", [])}
+        names = set(product.measurements) | {
+            a for m in product.measurements.values() for a in m.get("aliases", [])
+        }
         return parse_expression(inputs.expression, names)
 
     def check(self, inputs: BandMathInputs, cube: Cube) -> None:  # type: ignore[override]
@@ -100,7 +115,9 @@ class BandMath(CubeProcessor):
         norm_time(inputs.datetime)
         datasets = cube.datasets(inputs.product, inputs.datetime)
         if not datasets:
-            raise NoData(f"product {inputs.product!r} has no datasets for datetime {inputs.datetime!r}")
+            raise NoData(
+                f"product {inputs.product!r} has no datasets for datetime {inputs.datetime!r}"
+            )
         check_job_area(inputs, cube, inputs.product)
         crs = norm_crs_or_none(inputs.crs) or NativeGrid.of(datasets).crs
         if inputs.resolution is not None:
@@ -151,4 +168,3 @@ class BandMath(CubeProcessor):
             },
             products=(product,),
         )
-

@@ -110,7 +110,9 @@ class CubeProcessor(BaseProcessor):
     def run(self, inputs: ProcessInputs, ctx: JobContext) -> ProcessResult:
         raise NotImplementedError
 
-    def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> tuple[str, Any]:
+    def execute(
+        self, data: dict[str, Any], outputs: dict[str, Any] | None = None
+    ) -> tuple[str, Any]:
         """pygeoapi's contract, for running a process outside any job."""
         with local_context() as ctx:
             inputs = self.parse(data)

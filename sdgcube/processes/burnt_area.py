@@ -57,9 +57,12 @@ class BurntAreaInputs(IndicatorInputs):
     swir2_band: str = Field("swir22", description="Short-wave infrared (~2.2 µm) band")
     pre: YearPeriod = Field("2017", description="Pre-event year or years start/end (median NBR)")
     post: YearPeriod = Field("2018", description="Post-event year or years start/end (median NBR)")
-    mask_clouds: bool = Field(True, description="Drop pixels the quality band flags as cloud or shadow")
+    mask_clouds: bool = Field(
+        True, description="Drop pixels the quality band flags as cloud or shadow"
+    )
     water_mndwi: float | None = Field(
-        0.0, description="Mask pixels whose MNDWI exceeds this before or after the event; null: no water mask"
+        0.0,
+        description="Mask pixels whose MNDWI exceeds this before or after the event; null: no water mask",
     )
     green_band: str = Field("green", description="Green band (water mask)")
     swir1_band: str = Field("swir16", description="Short-wave infrared (~1.6 µm) band (water mask)")
@@ -103,16 +106,24 @@ def _period_indices(
 
 def _dnbr(inputs: BurntAreaInputs, cube: Cube, grid: RegionGrid) -> xr.DataArray:
     product = inputs.reflectance_product
-    names = [check_band(cube, product, b, field=f) for b, f in zip(inputs.bands(), _BAND_FIELDS, strict=False)]
+    names = [
+        check_band(cube, product, b, field=f)
+        for b, f in zip(inputs.bands(), _BAND_FIELDS, strict=False)
+    ]
     pre_years, post_years = period_years(inputs.pre), period_years(inputs.post)
     pre_data = cube.load(product, time=(str(pre_years[0]), str(pre_years[-1])), measurements=names,
                          mask_nodata=True, mask_clouds=inputs.mask_clouds, **grid.region.load_area())  # fmt: skip
     post_data = cube.load(product, time=(str(post_years[0]), str(post_years[-1])), measurements=names,
                           mask_nodata=True, mask_clouds=inputs.mask_clouds, geobox=pre_data.odc.geobox)  # fmt: skip
-    pre, post = _period_indices(inputs, cube, pre_data, names), _period_indices(inputs, cube, post_data, names)
+    pre, post = (
+        _period_indices(inputs, cube, pre_data, names),
+        _period_indices(inputs, cube, post_data, names),
+    )
     dnbr = (pre["nbr"] - post["nbr"]).rename("dnbr")
     if inputs.water_mndwi is not None:
-        dnbr = dnbr.where((pre["mndwi"] <= inputs.water_mndwi) & (post["mndwi"] <= inputs.water_mndwi))
+        dnbr = dnbr.where(
+            (pre["mndwi"] <= inputs.water_mndwi) & (post["mndwi"] <= inputs.water_mndwi)
+        )
     return dnbr
 
 

@@ -80,7 +80,9 @@ class JobContext:
                 self.total = max(len(dsk), 1)
                 self.done = 0
 
-            def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+            def _posttask(
+                self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any
+            ) -> None:
                 self.done += 1
                 if self.done % 8 == 0:
                     context.progress(start + (end - start) * self.done / self.total, message)

@@ -42,7 +42,9 @@ _client_lock = threading.Lock()
 def _client(address: str | None) -> Client:
     if address is None:
         # Without a scheduler (tests, a bare create_app) jobs still run on Dask, inside this process.
-        return Client(LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None))
+        return Client(
+            LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+        )
     return Client(address, set_as_default=False)
 
 
@@ -71,7 +73,13 @@ def settings_payload(settings: Settings) -> dict[str, Any]:
 def submit_job(settings: Settings, job_id: str, processor: str, inputs: dict[str, Any]) -> Future:
     """Queue a job on the cluster; it runs even if nobody waits for it."""
     future = dask_client(settings).submit(
-        run_job, settings_payload(settings), job_id, processor, inputs, key=task_key(job_id), pure=False
+        run_job,
+        settings_payload(settings),
+        job_id,
+        processor,
+        inputs,
+        key=task_key(job_id),
+        pure=False,
     )
     fire_and_forget(future)
     return future
@@ -87,12 +95,16 @@ def _write_result(path: Path, document: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(document, indent=2, default=str))
 
 
-def run_job(settings_payload: dict[str, Any], job_id: str, processor: str, inputs: dict[str, Any]) -> str:
+def run_job(
+    settings_payload: dict[str, Any], job_id: str, processor: str, inputs: dict[str, Any]
+) -> str:
     """The Dask task: run one job and record its outcome. Returns the final status."""
     settings = Settings(**settings_payload)
     store = job_store(settings)
     now = datetime.now(UTC)
-    if not store.update(job_id, only_if=("accepted",), status="running", started=now, progress=1, message="started"):
+    if not store.update(
+        job_id, only_if=("accepted",), status="running", started=now, progress=1, message="started"
+    ):
         return "dismissed"
     folder = job_dir(settings, job_id)
     ctx = JobContext(
@@ -154,6 +166,12 @@ def fail_orphans(settings: Settings) -> list[str]:
             f"orphaned: the job was {job.status} when its server or Dask cluster stopped; "
             "no task holds it any more. Submit it again."
         )
-        if store.update(job.identifier, only_if=ACTIVE, status="failed", message=reason, finished=datetime.now(UTC)):
+        if store.update(
+            job.identifier,
+            only_if=ACTIVE,
+            status="failed",
+            message=reason,
+            finished=datetime.now(UTC),
+        ):
             orphans.append(job.identifier)
     return orphans

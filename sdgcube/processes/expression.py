@@ -23,7 +23,10 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.Pow: operator.pow,
 }  # fmt: skip
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.Eq: operator.eq, ast.NotEq: operator.ne,
@@ -52,14 +55,20 @@ class BandExpression:
 def _check(node: ast.AST, names: set[str], allowed: set[str]) -> None:
     if isinstance(node, ast.Name):
         if node.id not in allowed:
-            raise InvalidRequest(f"expression uses {node.id!r}, not a band of this product ({sorted(allowed)})")
+            raise InvalidRequest(
+                f"expression uses {node.id!r}, not a band of this product ({sorted(allowed)})"
+            )
         names.add(node.id)
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-            raise InvalidRequest(f"expression may call only {sorted(FUNCTIONS)} with positional arguments")
+            raise InvalidRequest(
+                f"expression may call only {sorted(FUNCTIONS)} with positional arguments"
+            )
         arity = FUNCTIONS[node.func.id][1]
         if len(node.args) != arity:
-            raise InvalidRequest(f"{node.func.id}() takes {arity} argument(s), not {len(node.args)}")
+            raise InvalidRequest(
+                f"{node.func.id}() takes {arity} argument(s), not {len(node.args)}"
+            )
         for arg in node.args:
             _check(arg, names, allowed)
     elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -70,7 +79,11 @@ def _check(node: ast.AST, names: set[str], allowed: set[str]) -> None:
     elif isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
         for child in (node.left, *node.comparators):
             _check(child, names, allowed)
-    elif isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+    elif (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
         return
     else:
         raise InvalidRequest(f"expression element {ast.unparse(node)!r} is not allowed")
@@ -79,7 +92,9 @@ def _check(node: ast.AST, names: set[str], allowed: set[str]) -> None:
 def parse_expression(text: str, bands: set[str]) -> BandExpression:
     """Parse and validate ``text`` against the band names a product offers."""
     if len(text) > MAX_LENGTH:
-        raise InvalidRequest(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+        raise InvalidRequest(
+            f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}"
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:

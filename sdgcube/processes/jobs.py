@@ -98,10 +98,14 @@ class JobStore:
 
     def get(self, identifier: str) -> JobRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(jobs_table.select().where(jobs_table.c.identifier == identifier)).first()
+            row = conn.execute(
+                jobs_table.select().where(jobs_table.c.identifier == identifier)
+            ).first()
         return JobRecord(**row._mapping) if row else None
 
-    def update(self, identifier: str, *, only_if: Sequence[str] | None = None, **values: Any) -> bool:
+    def update(
+        self, identifier: str, *, only_if: Sequence[str] | None = None, **values: Any
+    ) -> bool:
         """Update a job; with ``only_if``, only while its status is one of those. True if it changed."""
         statement = jobs_table.update().where(jobs_table.c.identifier == identifier)
         if only_if is not None:

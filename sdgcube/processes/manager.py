@@ -30,7 +30,9 @@ __all__ = ["CubeJobManager", "InvalidProcessInput"]
 class InvalidProcessInput(ProcessorExecuteError):
     """A 400 with the OGC code pygeoapi's API layer turns into an exception document."""
 
-    def __init__(self, message: str, code: str = "InvalidParameterValue", status: int = 400) -> None:
+    def __init__(
+        self, message: str, code: str = "InvalidParameterValue", status: int = 400
+    ) -> None:
         super().__init__(message, user_msg=message)
         self.http_status_code = status
         self.ogc_exception_code = code
@@ -55,7 +57,9 @@ class CubeJobManager(BaseManager):
         self.settings = Settings(data_dir=Path(manager_def["connection"]))
         self.store = job_store(self.settings)
 
-    def get_jobs(self, status: JobStatus | None = None, limit: int | None = None, offset: int | None = None) -> dict:
+    def get_jobs(
+        self, status: JobStatus | None = None, limit: int | None = None, offset: int | None = None
+    ) -> dict:
         records, total = self.store.list(
             status=[JobStatus(status).value] if status else None, limit=limit, offset=offset or 0
         )
@@ -121,13 +125,23 @@ class CubeJobManager(BaseManager):
             future = submit_job(self.settings, job_id, reference, inputs)
         except OSError as exc:
             self.store.finish(job_id, "failed", f"the Dask scheduler could not be reached: {exc}")
-            raise InvalidProcessInput(f"jobs cannot run now: {exc}", "ServiceUnavailable", 503) from None
+            raise InvalidProcessInput(
+                f"jobs cannot run now: {exc}", "ServiceUnavailable", 503
+            ) from None
         if execution_mode == RequestedProcessExecutionMode.respond_async:
-            return job_id, "application/json", None, JobStatus.accepted, {"Preference-Applied": "respond-async"}
+            return (
+                job_id,
+                "application/json",
+                None,
+                JobStatus.accepted,
+                {"Preference-Applied": "respond-async"},
+            )
         try:
             future.result()
         except Exception as exc:  # noqa: BLE001 - a lost worker or task: the job must end as failed
-            self.store.finish(job_id, "failed", f"the job's Dask task failed: {type(exc).__name__}: {exc}")
+            self.store.finish(
+                job_id, "failed", f"the job's Dask task failed: {type(exc).__name__}: {exc}"
+            )
         record = self.store.get(job_id)
         assert record is not None
         if record.status != JobStatus.successful.value:

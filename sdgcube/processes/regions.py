@@ -31,7 +31,8 @@ class RegionInputs(AreaInputs):
     """Area inputs plus the reporting units (a vector layer and, optionally, some of its ids)."""
 
     units_layer: str | None = Field(
-        "admin_units", description="Vector layer (Features collection) whose polygons are the reporting units"
+        "admin_units",
+        description="Vector layer (Features collection) whose polygons are the reporting units",
     )
     unit_ids: list[str] | None = Field(
         None, description="Only these units; without bbox/geometry their union is the area"
@@ -63,22 +64,31 @@ def _units(inputs: RegionInputs, cube: Cube, area: BaseGeometry | None) -> list[
     try:
         layer = store.get_layer(inputs.units_layer)
     except UnknownCollection:
-        raise InvalidRequest(f"units_layer {inputs.units_layer!r} is not a vector layer of this server") from None
+        raise InvalidRequest(
+            f"units_layer {inputs.units_layer!r} is not a vector layer of this server"
+        ) from None
     features, _ = store.query_features(
-        layer.name, bbox=area.bounds if area is not None else None, limit=10_000, ids=inputs.unit_ids
+        layer.name,
+        bbox=area.bounds if area is not None else None,
+        limit=10_000,
+        ids=inputs.unit_ids,
     )
     if inputs.unit_ids:
         missing = sorted(set(inputs.unit_ids) - {f.fid for f in features})
         if missing:
             raise InvalidRequest(f"unit_ids {missing} are not in layer {inputs.units_layer!r}")
-    name_field = next((k for k in ("name", "NAME", "title") if features and k in features[0].properties), None)
+    name_field = next(
+        (k for k in ("name", "NAME", "title") if features and k in features[0].properties), None
+    )
     units = []
     for feature in features:
         geometry = shape(feature.geometry)
         if area is not None:
             geometry = geometry.intersection(area)
         if not geometry.is_empty and geometry.area > 0:
-            name = str(feature.properties.get(name_field, feature.fid)) if name_field else feature.fid
+            name = (
+                str(feature.properties.get(name_field, feature.fid)) if name_field else feature.fid
+            )
             units.append(Unit(feature.fid, name, geometry))
     return units
 
@@ -106,6 +116,8 @@ def unit_index_raster(region: Region, geobox: GeoBox) -> np.ndarray:
     """int32 (y, x): 0 outside every unit, i + 1 inside ``region.units[i]`` (first unit wins)."""
     index = np.zeros(geobox.shape, dtype="int32")
     for i, unit in enumerate(region.units, start=1):
-        inside = rasterize(Geometry(mapping(unit.geometry), "EPSG:4326").to_crs(geobox.crs), geobox).values
+        inside = rasterize(
+            Geometry(mapping(unit.geometry), "EPSG:4326").to_crs(geobox.crs), geobox
+        ).values
         index[(index == 0) & inside] = i
     return index

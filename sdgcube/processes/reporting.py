@@ -22,7 +22,14 @@ from sdgcube.processes.context import JobContext
 from sdgcube.processes.regions import Region
 from sdgcube.processes.results import result_product_name
 
-__all__ = ["SDMX_DATAFLOW", "SummaryTable", "outputs_dir", "publish_summary", "sdmx_csv", "table_csv"]
+__all__ = [
+    "SDMX_DATAFLOW",
+    "SummaryTable",
+    "outputs_dir",
+    "publish_summary",
+    "sdmx_csv",
+    "table_csv",
+]
 
 SDMX_DATAFLOW = "IAEG-SDGs:DF_SDG_GLH(1.0)"
 """The global SDG indicator dataflow of the UN SDG data exchange (SDMX)."""
@@ -70,7 +77,9 @@ def sdmx_csv(table: SummaryTable) -> str:
     """SDMX-CSV (one observation per unit), as the UN SDG data exchange shapes it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["DATAFLOW", "FREQ", "SERIES", "REF_AREA", "TIME_PERIOD", "UNIT_MEASURE", "OBS_VALUE"])
+    writer.writerow(
+        ["DATAFLOW", "FREQ", "SERIES", "REF_AREA", "TIME_PERIOD", "UNIT_MEASURE", "OBS_VALUE"]
+    )
     for row in table.rows:
         value = row.get(table.value_field)
         writer.writerow([SDMX_DATAFLOW, "A", table.series, row["unit_id"], row.get("time_period", table.time_period),
@@ -83,7 +92,9 @@ def _write(path: Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def publish_summary(ctx: JobContext, table: SummaryTable, region: Region, *, prefix: str) -> dict[str, Any]:
+def publish_summary(
+    ctx: JobContext, table: SummaryTable, region: Region, *, prefix: str
+) -> dict[str, Any]:
     """Write the table's files and vector layer; the part of the result document that lists them."""
     folder = outputs_dir(ctx)
     base = f"{ctx.settings.base_url}/jobs/{ctx.job_id}/outputs"

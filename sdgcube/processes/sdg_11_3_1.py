@@ -54,11 +54,21 @@ __all__ = ["Sdg1131", "Sdg1131Inputs"]
 
 class Sdg1131Inputs(IndicatorInputs):
     built_up_product: str = Field("built_up", description="Built-up (impervious surface) product")
-    built_up_band: str | None = Field(None, description="Band of built_up_product; its first band if unset")
-    built_up_classes: list[int] = Field([1], min_length=1, description="Codes of built_up_band that are built-up")
-    population_product: str = Field("population", description="Gridded population, persons per pixel")
-    population_band: str | None = Field(None, description="Band of population_product; its first band if unset")
-    year_1: int = Field(2000, ge=1800, le=2200, description="First year (both products need data in it)")
+    built_up_band: str | None = Field(
+        None, description="Band of built_up_product; its first band if unset"
+    )
+    built_up_classes: list[int] = Field(
+        [1], min_length=1, description="Codes of built_up_band that are built-up"
+    )
+    population_product: str = Field(
+        "population", description="Gridded population, persons per pixel"
+    )
+    population_band: str | None = Field(
+        None, description="Band of population_product; its first band if unset"
+    )
+    year_1: int = Field(
+        2000, ge=1800, le=2200, description="First year (both products need data in it)"
+    )
     year_2: int = Field(2020, ge=1800, le=2200, description="Second year, after year_1")
 
     @model_validator(mode="after")
@@ -73,16 +83,26 @@ def _built_up(inputs: Sdg1131Inputs, cube: Cube, grid: RegionGrid) -> xr.DataArr
     product = inputs.built_up_product
     band = check_band(cube, product, inputs.built_up_band, field="built_up_band")
     nodata = cube.product(product).measurements[band].get("nodata")
-    first = cube.load(product, time=str(inputs.year_1), measurements=[band], **grid.region.load_area())[band]
-    second = cube.load(product, time=str(inputs.year_2), measurements=[band], geobox=first.odc.geobox)[band]
+    first = cube.load(
+        product, time=str(inputs.year_1), measurements=[band], **grid.region.load_area()
+    )[band]
+    second = cube.load(
+        product, time=str(inputs.year_2), measurements=[band], geobox=first.odc.geobox
+    )[band]
     years = []
     for values in (first.isel(time=-1, drop=True), second.isel(time=-1, drop=True)):
         built = values.isin(inputs.built_up_classes).astype("int8")
-        years.append(built.where(values != nodata, -1).astype("int8") if nodata is not None else built)
-    return xr.concat(years, dim=xr.DataArray([inputs.year_1, inputs.year_2], dims="year", name="year"))
+        years.append(
+            built.where(values != nodata, -1).astype("int8") if nodata is not None else built
+        )
+    return xr.concat(
+        years, dim=xr.DataArray([inputs.year_1, inputs.year_2], dims="year", name="year")
+    )
 
 
-def _population(inputs: Sdg1131Inputs, cube: Cube, grid: RegionGrid) -> tuple[xr.DataArray, xr.DataArray]:
+def _population(
+    inputs: Sdg1131Inputs, cube: Cube, grid: RegionGrid
+) -> tuple[xr.DataArray, xr.DataArray]:
     product = inputs.population_product
     band = check_band(cube, product, inputs.population_band, field="population_band")
     first = cube.load(product, time=str(inputs.year_1), measurements=[band], mask_nodata=True,
@@ -128,8 +148,12 @@ class Sdg1131(CubeProcessor):
             for field, year in zip(("year_1", "year_2"), years, strict=True):
                 check_years(cube, product, [year], field=field)
         grid = resolve(inputs, cube, inputs.built_up_product)
-        check_area_has_data(cube, inputs, grid.region, inputs.built_up_product, (str(years[0]), str(years[1])))
-        check_area_has_data(cube, inputs, grid.region, inputs.population_product, (str(years[0]), str(years[1])))
+        check_area_has_data(
+            cube, inputs, grid.region, inputs.built_up_product, (str(years[0]), str(years[1]))
+        )
+        check_area_has_data(
+            cube, inputs, grid.region, inputs.population_product, (str(years[0]), str(years[1]))
+        )
 
     def run(self, inputs: Sdg1131Inputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
         cube, span = ctx.cube, inputs.year_2 - inputs.year_1
@@ -152,7 +176,9 @@ class Sdg1131(CubeProcessor):
         urban, years = outputs.tables["built"], (inputs.year_1, inputs.year_2)
         population = np.stack([outputs.tables["pop_1"], outputs.tables["pop_2"]])
         datasets = {
-            product: [ds for year in years for ds in input_datasets(cube, product, grid.region, str(year))]
+            product: [
+                ds for year in years for ds in input_datasets(cube, product, grid.region, str(year))
+            ]
             for product in (inputs.built_up_product, inputs.population_product)
         }
         ctx.progress(82, "registering the expansion raster in the cube")
@@ -170,7 +196,9 @@ class Sdg1131(CubeProcessor):
             time_period=f"{inputs.year_1}-{inputs.year_2}", rows=unit_rows(grid.region, columns),
         )  # fmt: skip
         summary = publish_summary(ctx, table, grid.region, prefix="sdg1131")
-        totals = _columns(urban.sum(axis=1, keepdims=True), population.sum(axis=1, keepdims=True), span)
+        totals = _columns(
+            urban.sum(axis=1, keepdims=True), population.sum(axis=1, keepdims=True), span
+        )
         return ProcessResult(
             document={
                 "indicator": "11.3.1", "collections": published, "summary": summary,

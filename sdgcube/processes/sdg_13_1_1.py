@@ -52,22 +52,33 @@ __all__ = ["Sdg1311", "Sdg1311Inputs"]
 
 
 class Sdg1311Inputs(IndicatorInputs):
-    population_product: str = Field("population", description="Gridded population, persons per pixel")
-    population_band: str | None = Field(None, description="Band of population_product; its first band if unset")
+    population_product: str = Field(
+        "population", description="Gridded population, persons per pixel"
+    )
+    population_band: str | None = Field(
+        None, description="Band of population_product; its first band if unset"
+    )
     population_year: int = Field(2020, ge=1800, le=2200, description="Year of the population grid")
     hazard_product: str | None = Field(
         None,
         description="Raster product of the hazard extent, e.g. a burnt-area or flood result (or hazard_geometry)",
     )
-    hazard_band: str | None = Field(None, description="Band of hazard_product; its first band if unset")
+    hazard_band: str | None = Field(
+        None, description="Band of hazard_product; its first band if unset"
+    )
     hazard_datetime: str | None = Field(
         None, description="Time slices of hazard_product: a year, date or start/end"
     )
     hazard_min_value: float = Field(
-        1.0, description="Hazard where the value is at least this (1: a 0/1 mask, burn severity low and above)"
+        1.0,
+        description="Hazard where the value is at least this (1: a 0/1 mask, burn severity low and above)",
     )
-    hazard_max_value: float | None = Field(None, description="…and at most this; unset: no upper bound")
-    hazard_geometry: dict[str, Any] | None = Field(None, description="Hazard extent as a GeoJSON polygon, WGS 84")
+    hazard_max_value: float | None = Field(
+        None, description="…and at most this; unset: no upper bound"
+    )
+    hazard_geometry: dict[str, Any] | None = Field(
+        None, description="Hazard extent as a GeoJSON polygon, WGS 84"
+    )
 
     @field_validator("hazard_geometry")
     @classmethod
@@ -94,7 +105,9 @@ class Sdg1311Inputs(IndicatorInputs):
 
 
 def _population(inputs: Sdg1311Inputs, cube: Cube, grid: RegionGrid) -> xr.DataArray:
-    band = check_band(cube, inputs.population_product, inputs.population_band, field="population_band")
+    band = check_band(
+        cube, inputs.population_product, inputs.population_band, field="population_band"
+    )
     data = cube.load(inputs.population_product, time=str(inputs.population_year), measurements=[band],
                      mask_nodata=True, **grid.region.load_area())  # fmt: skip
     return data[band].isel(time=-1, drop=True)
@@ -106,7 +119,9 @@ def _hazard(inputs: Sdg1311Inputs, cube: Cube, population: xr.DataArray) -> xr.D
     if inputs.hazard_geometry is not None:
         polygon = Geometry(inputs.hazard_geometry, "EPSG:4326").to_crs(geobox.crs)
         mask = rasterize(polygon, geobox)
-        return population.copy(data=np.asarray(mask.values, dtype=bool)).chunk(population.chunksizes)
+        return population.copy(data=np.asarray(mask.values, dtype=bool)).chunk(
+            population.chunksizes
+        )
     assert inputs.hazard_product is not None
     band = check_band(cube, inputs.hazard_product, inputs.hazard_band, field="hazard_band")
     values = cube.load(inputs.hazard_product, time=inputs.hazard_datetime, measurements=[band], mask_nodata=True,
@@ -149,9 +164,13 @@ class Sdg1311(CubeProcessor):
     def check(self, inputs: Sdg1311Inputs, cube: Cube) -> None:  # type: ignore[override]
         check_product(cube, inputs.population_product, field="population_product")
         check_band(cube, inputs.population_product, inputs.population_band, field="population_band")
-        check_years(cube, inputs.population_product, [inputs.population_year], field="population_year")
+        check_years(
+            cube, inputs.population_product, [inputs.population_year], field="population_year"
+        )
         grid = resolve(inputs, cube, inputs.population_product)
-        check_area_has_data(cube, inputs, grid.region, inputs.population_product, str(inputs.population_year))
+        check_area_has_data(
+            cube, inputs, grid.region, inputs.population_product, str(inputs.population_year)
+        )
         if inputs.hazard_product is not None:
             check_product(cube, inputs.hazard_product, field="hazard_product")
             check_band(cube, inputs.hazard_product, inputs.hazard_band, field="hazard_band")

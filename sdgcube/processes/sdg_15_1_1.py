@@ -50,19 +50,34 @@ _CLASSES = (FOREST, OTHER_LAND, NOT_LAND, NODATA)
 
 class Sdg1511Inputs(IndicatorInputs):
     source: Literal["land_cover", "ndvi"] = Field(
-        "land_cover", description="Forest from a land-cover product's classes, or from an NDVI threshold"
+        "land_cover",
+        description="Forest from a land-cover product's classes, or from an NDVI threshold",
     )
     land_cover_product: str = Field("land_cover", description="Annual land-cover product")
-    land_cover_band: str | None = Field(None, description="Band of land_cover_product; its first band if unset")
-    forest_classes: list[int] = Field([1], min_length=1, description="Land-cover codes that are forest")
-    non_land_classes: list[int] = Field([7], description="Land-cover codes that are not land (water bodies)")
+    land_cover_band: str | None = Field(
+        None, description="Band of land_cover_product; its first band if unset"
+    )
+    forest_classes: list[int] = Field(
+        [1], min_length=1, description="Land-cover codes that are forest"
+    )
+    non_land_classes: list[int] = Field(
+        [7], description="Land-cover codes that are not land (water bodies)"
+    )
     land_cover_nodata: int | None = Field(0, description="Land-cover code meaning no data")
-    reflectance_product: str = Field("sr_annual", description="Reflectance product for source 'ndvi'")
+    reflectance_product: str = Field(
+        "sr_annual", description="Reflectance product for source 'ndvi'"
+    )
     red_band: str = Field("red", description="Red band of reflectance_product")
     nir_band: str = Field("nir08", description="Near-infrared band of reflectance_product")
-    forest_ndvi: float = Field(0.7, description="For source 'ndvi': forest where NDVI is at least this")
-    land_ndvi: float = Field(0.0, description="For source 'ndvi': not land (water) where NDVI is below this")
-    mask_clouds: bool = Field(True, description="For source 'ndvi': drop pixels flagged cloud or shadow")
+    forest_ndvi: float = Field(
+        0.7, description="For source 'ndvi': forest where NDVI is at least this"
+    )
+    land_ndvi: float = Field(
+        0.0, description="For source 'ndvi': not land (water) where NDVI is below this"
+    )
+    mask_clouds: bool = Field(
+        True, description="For source 'ndvi': drop pixels flagged cloud or shadow"
+    )
     years: YearPeriod = Field("2000/2024", description="Years to report, start/end")
 
     def product(self) -> str:
@@ -74,7 +89,9 @@ def _forest_classes(inputs: Sdg1511Inputs, cube: Cube, grid: RegionGrid) -> xr.D
     years = period_years(inputs.years)
     time, area = (str(years[0]), str(years[-1])), grid.region.load_area()
     if inputs.source == "land_cover":
-        band = check_band(cube, inputs.land_cover_product, inputs.land_cover_band, field="land_cover_band")
+        band = check_band(
+            cube, inputs.land_cover_product, inputs.land_cover_band, field="land_cover_band"
+        )
         lc = cube.load(inputs.land_cover_product, time=time, measurements=[band], **area)[band]
         return forest_from_land_cover(
             _per_year(lc, lambda slices: slices.isel(time=-1, drop=True)),
@@ -87,7 +104,9 @@ def _forest_classes(inputs: Sdg1511Inputs, cube: Cube, grid: RegionGrid) -> xr.D
                      mask_clouds=inputs.mask_clouds, **area)  # fmt: skip
     bands = scaled(data, cube, inputs.reflectance_product, (red, nir))
     ndvi = _per_year((bands[nir] - bands[red]) / (bands[nir] + bands[red]), _median)
-    return forest_from_ndvi(ndvi, forest_threshold=inputs.forest_ndvi, land_threshold=inputs.land_ndvi)
+    return forest_from_ndvi(
+        ndvi, forest_threshold=inputs.forest_ndvi, land_threshold=inputs.land_ndvi
+    )
 
 
 def _median(slices: xr.DataArray) -> xr.DataArray:
@@ -141,7 +160,9 @@ class Sdg1511(CubeProcessor):
 
     def check(self, inputs: Sdg1511Inputs, cube: Cube) -> None:  # type: ignore[override]
         product = inputs.product()
-        check_product(cube, product, field=f"{inputs.source.replace('ndvi', 'reflectance')}_product")
+        check_product(
+            cube, product, field=f"{inputs.source.replace('ndvi', 'reflectance')}_product"
+        )
         if inputs.source == "land_cover":
             check_band(cube, product, inputs.land_cover_band, field="land_cover_band")
         else:
@@ -156,7 +177,9 @@ class Sdg1511(CubeProcessor):
         cube, product, years = ctx.cube, inputs.product(), period_years(inputs.years)
         ctx.progress(2, "resolving the area and its units")
         grid = resolve(inputs, cube, product)
-        ctx.progress(5, "loading land cover" if inputs.source == "land_cover" else "loading reflectance")
+        ctx.progress(
+            5, "loading land cover" if inputs.source == "land_cover" else "loading reflectance"
+        )
         classes = _forest_classes(inputs, cube, grid)
         first, last = classes.isel(year=0, drop=True), classes.isel(year=-1, drop=True)
         gained = (last == FOREST).astype("float32") - (first == FOREST).astype("float32")
@@ -168,7 +191,9 @@ class Sdg1511(CubeProcessor):
         )  # fmt: skip
         held = [int(y) for y in classes.year.values]
         areas = outputs.tables["area"]
-        datasets = {product: input_datasets(cube, product, grid.region, (str(years[0]), str(years[-1])))}
+        datasets = {
+            product: input_datasets(cube, product, grid.region, (str(years[0]), str(years[-1])))
+        }
         ctx.progress(82, "registering the rasters in the cube")
         published = publish_rasters(
             ctx, grid, outputs, prefix="sdg1511", when=mid_year(held[-1]),

@@ -34,7 +34,13 @@ from sdgcube.processes.results import publish_raster, result_product_name, softw
 
 __all__ = ["Sdg1531", "Sdg1531Inputs"]
 
-_PRODUCT_INPUTS = ("ndvi_product", "lpd_product", "land_cover_product", "soc_product", "ecological_units_product")
+_PRODUCT_INPUTS = (
+    "ndvi_product",
+    "lpd_product",
+    "land_cover_product",
+    "soc_product",
+    "ecological_units_product",
+)
 
 
 def _check_products(inputs: Sdg1531Inputs, cube: Cube) -> None:
@@ -47,10 +53,14 @@ def _check_products(inputs: Sdg1531Inputs, cube: Cube) -> None:
         except UnknownProduct:
             raise InvalidRequest(f"input {name!r}: unknown product {product!r}") from None
         if name == "ndvi_product":
-            bands = set(definition.measurements) | {a for m in definition.measurements.values() for a in m.get("aliases", [])}
+            bands = set(definition.measurements) | {
+                a for m in definition.measurements.values() for a in m.get("aliases", [])
+            }
             for band_input in ("red_band", "nir_band"):
                 if getattr(inputs, band_input) not in bands:
-                    raise InvalidRequest(f"input {band_input!r}: {getattr(inputs, band_input)!r} is not a band of {product!r}")
+                    raise InvalidRequest(
+                        f"input {band_input!r}: {getattr(inputs, band_input)!r} is not a band of {product!r}"
+                    )
 
 
 def _span(years: set[int]) -> str:
@@ -72,17 +82,26 @@ def _check_periods(inputs: Sdg1531Inputs, cube: Cube, assessments: list[Periods]
                 if not years or first < min(years) or last > max(years):
                     raise NoData(f"input {name!r} {first}-{last} lies outside the years of {inputs.ndvi_product!r} "
                                  f"({_span(years)})")  # fmt: skip
-        for kind, product in (("land_cover", inputs.land_cover_product), ("soc", inputs.soc_product)):
+        for kind, product in (
+            ("land_cover", inputs.land_cover_product),
+            ("soc", inputs.soc_product),
+        ):
             available = compute.dataset_years(cube, product)
             for name, year in periods.years(kind).items():
                 if year not in available:
-                    raise NoData(f"input {name!r}: {product!r} has no dataset in {year} (it has {_span(available)})")
+                    raise NoData(
+                        f"input {name!r}: {product!r} has no dataset in {year} (it has {_span(available)})"
+                    )
 
 
 def _check_area(inputs: Sdg1531Inputs, cube: Cube, region: Region) -> None:
     product = inputs.reference_product
-    if not cube.dc.find_datasets(product=product, geopolygon=Geometry(region.geometry, "EPSG:4326")):
-        given = [name for name in ("bbox", "geometry", "unit_ids") if getattr(inputs, name)] or ["units_layer"]
+    if not cube.dc.find_datasets(
+        product=product, geopolygon=Geometry(region.geometry, "EPSG:4326")
+    ):
+        given = [name for name in ("bbox", "geometry", "unit_ids") if getattr(inputs, name)] or [
+            "units_layer"
+        ]
         raise NoData(f"input {given[0]!r}: no dataset of {product!r} covers the requested area")
 
 
@@ -123,7 +142,9 @@ class Sdg1531(CubeProcessor):
         ctx.progress(5, "building the computation")
         slices = compute.Slices(cube, geobox)
         graph = xr.merge([compute.lazy_assessment(inputs, p, slices, ndvi) for p in assessments])
-        computed = ctx.compute(graph, start=8, end=75, message="computing productivity, land cover and soil carbon")
+        computed = ctx.compute(
+            graph, start=8, end=75, message="computing productivity, land cover and soil carbon"
+        )
         ctx.progress(76, "performance, land productivity dynamics and one-out-all-out")
         inside = _region_mask(region, geobox)
         results = [compute.assess(computed, inputs, p, inside) for p in assessments]
@@ -151,7 +172,9 @@ def _reference_grid(
     """Annual NDVI over every year any assessment needs (None with an LPD product) and the output grid."""
     if inputs.lpd_product:
         year = compute.nearest_year(cube, inputs.lpd_product, assessments[0].trajectory[1])
-        data = cube.load(inputs.lpd_product, time=str(year), chunks=compute.CHUNKS, **region.load_area())
+        data = cube.load(
+            inputs.lpd_product, time=str(year), chunks=compute.CHUNKS, **region.load_area()
+        )
         return None, data.odc.geobox
     first = min(p.ndvi_years[0] for p in assessments)
     last = max(p.ndvi_years[1] for p in assessments)
@@ -162,11 +185,17 @@ def _reference_grid(
 def _region_mask(region: Region, geobox: GeoBox) -> np.ndarray:
     """True on the pixels whose centre lies in the region (the grid covers its bounding box)."""
     assert geobox.crs is not None  # the grid of a loaded product
-    return np.asarray(rasterize(Geometry(mapping(region.geometry), "EPSG:4326").to_crs(geobox.crs), geobox).values)
+    return np.asarray(
+        rasterize(Geometry(mapping(region.geometry), "EPSG:4326").to_crs(geobox.crs), geobox).values
+    )
 
 
 def _lineage(
-    process: Sdg1531, inputs: Sdg1531Inputs, cube: Cube, slices: compute.Slices, assessments: list[Periods]
+    process: Sdg1531,
+    inputs: Sdg1531Inputs,
+    cube: Cube,
+    slices: compute.Slices,
+    assessments: list[Periods],
 ) -> dict[str, Any]:
     """STAC properties recording what the rasters came from: inputs, input datasets, software."""
     used = [(product, str(year)) for product, year in slices.loaded]
@@ -176,7 +205,9 @@ def _lineage(
     return {
         "sdgcube:process": process.process_id,
         "sdgcube:inputs": inputs.model_dump(mode="json"),
-        "sdgcube:input_datasets": sorted({str(ds.id) for product, time in used for ds in cube.datasets(product, time)}),
+        "sdgcube:input_datasets": sorted(
+            {str(ds.id) for product, time in used for ds in cube.datasets(product, time)}
+        ),
         "sdgcube:software": software_version(),
     }
 
@@ -188,7 +219,9 @@ def _publish(
     """Register each class raster (NaN = nodata and outside the region) as its own product."""
     products = {}
     for done, (part, (periods, classes)) in enumerate(rasters.items()):
-        ctx.progress(78 + 17 * done / len(rasters), f"registering the {part.replace('_', ' ')} raster")
+        ctx.progress(
+            78 + 17 * done / len(rasters), f"registering the {part.replace('_', ' ')} raster"
+        )
         values = np.where(inside, as_float(classes), np.nan).astype(np.float32)
         product = result_product_name(f"sdg1531_{part}", ctx.job_id)
         publish_raster(
@@ -201,13 +234,17 @@ def _publish(
     return products
 
 
-def _summary(ctx: JobContext, region: Region, geobox: GeoBox, results: list[compute.Assessment]) -> dict[str, Any]:
+def _summary(
+    ctx: JobContext, region: Region, geobox: GeoBox, results: list[compute.Assessment]
+) -> dict[str, Any]:
     units = unit_index_raster(region, geobox)
     area = pixel_area_km2(geobox)
     names = [(u.id, u.name) for u in region.units]
     if len(results) == 2:
         status = compute.status(results[0], results[1])
-        rows = compute.summary_rows(names, units, area, results[0], status, results[0].water | results[1].water)
+        rows = compute.summary_rows(
+            names, units, area, results[0], status, results[0].water | results[1].water
+        )
         field, period = "reporting_degraded_pct", results[1].periods.time_period
     else:
         rows = compute.summary_rows(names, units, area, results[0])

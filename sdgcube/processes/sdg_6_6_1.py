@@ -55,15 +55,25 @@ class Sdg661Inputs(IndicatorInputs):
         "water_product",
         description="Water observations from a water product, or from MNDWI of a reflectance product",
     )
-    water_product: str = Field("surface_water", description="Sub-annual water observations: 0 dry, 1 water")
-    water_band: str | None = Field(None, description="Band of water_product; its first band if unset")
-    reflectance_product: str = Field("sr_annual", description="Reflectance product for source 'mndwi'")
+    water_product: str = Field(
+        "surface_water", description="Sub-annual water observations: 0 dry, 1 water"
+    )
+    water_band: str | None = Field(
+        None, description="Band of water_product; its first band if unset"
+    )
+    reflectance_product: str = Field(
+        "sr_annual", description="Reflectance product for source 'mndwi'"
+    )
     green_band: str = Field("green", description="Green band of reflectance_product")
-    swir1_band: str = Field("swir16", description="Short-wave infrared (~1.6 µm) band of reflectance_product")
+    swir1_band: str = Field(
+        "swir16", description="Short-wave infrared (~1.6 µm) band of reflectance_product"
+    )
     mndwi_threshold: float = Field(
         0.0, description="Water where MNDWI = (green − SWIR1)/(green + SWIR1) exceeds this"
     )
-    mask_clouds: bool = Field(True, description="For source 'mndwi': drop pixels flagged cloud or shadow")
+    mask_clouds: bool = Field(
+        True, description="For source 'mndwi': drop pixels flagged cloud or shadow"
+    )
     baseline: YearPeriod = Field("2000/2004", description="Baseline period, years start/end")
     reporting: YearPeriod = Field("2020/2024", description="Reporting period, years start/end")
 
@@ -108,8 +118,15 @@ def _period_mean(
 
 def _table(areas: np.ndarray, inputs: Sdg661Inputs, held: set[int]) -> dict[str, np.ndarray]:
     """Columns (one value per unit, or for the total) from km² (year, unit, class)."""
-    years, baseline, reporting = inputs.years(), period_years(inputs.baseline), period_years(inputs.reporting)
-    permanent, seasonal = areas[..., _CLASSES.index(PERMANENT)], areas[..., _CLASSES.index(SEASONAL)]
+    years, baseline, reporting = (
+        inputs.years(),
+        period_years(inputs.baseline),
+        period_years(inputs.reporting),
+    )
+    permanent, seasonal = (
+        areas[..., _CLASSES.index(PERMANENT)],
+        areas[..., _CLASSES.index(SEASONAL)],
+    )
     columns = {
         "baseline_permanent_km2": _period_mean(permanent, years, baseline, held),
         "reporting_permanent_km2": _period_mean(permanent, years, reporting, held),
@@ -117,16 +134,23 @@ def _table(areas: np.ndarray, inputs: Sdg661Inputs, held: set[int]) -> dict[str,
         "reporting_seasonal_km2": _period_mean(seasonal, years, reporting, held),
     }
     for kind in ("permanent", "seasonal"):
-        baseline_km2, reporting_km2 = columns[f"baseline_{kind}_km2"], columns[f"reporting_{kind}_km2"]
+        baseline_km2, reporting_km2 = (
+            columns[f"baseline_{kind}_km2"],
+            columns[f"reporting_{kind}_km2"],
+        )
         columns[f"{kind}_change_pct"] = percent_change(baseline_km2, reporting_km2)
     return columns
 
 
-def _yearly(areas: np.ndarray, years: tuple[int, ...], held: set[int], ids: list[str]) -> list[dict[str, Any]]:
+def _yearly(
+    areas: np.ndarray, years: tuple[int, ...], held: set[int], ids: list[str]
+) -> list[dict[str, Any]]:
     rows = []
     for y, year in enumerate(years):
         for u, unit_id in enumerate(ids):
-            values = dict(zip(("permanent_km2", "seasonal_km2", "not_water_km2", "nodata_km2"), areas[y, u]))
+            values = dict(
+                zip(("permanent_km2", "seasonal_km2", "not_water_km2", "nodata_km2"), areas[y, u])
+            )
             rows.append({"unit_id": unit_id, "year": year,
                          **{k: clean(v) if year in held else None for k, v in values.items()}})  # fmt: skip
     return rows
@@ -145,7 +169,11 @@ class Sdg661(CubeProcessor):
     outputs: ClassVar[dict[str, Any]] = result_outputs(
         "Registered rasters, the per-unit table (JSON rows, CSV, SDMX-CSV, Features) and yearly areas"
     )
-    example: ClassVar[dict[str, Any]] = {"baseline": "2000/2004", "reporting": "2020/2024", "unit_ids": ["D1"]}
+    example: ClassVar[dict[str, Any]] = {
+        "baseline": "2000/2004",
+        "reporting": "2020/2024",
+        "unit_ids": ["D1"],
+    }
 
     def check(self, inputs: Sdg661Inputs, cube: Cube) -> None:  # type: ignore[override]
         field = "water_product" if inputs.source == "water_product" else "reflectance_product"
@@ -179,7 +207,9 @@ class Sdg661(CubeProcessor):
             start=10, end=80, message="classifying water per year",
         )  # fmt: skip
         areas = outputs.tables["area"]
-        datasets = {product: input_datasets(cube, product, grid.region, (str(years[0]), str(years[-1])))}
+        datasets = {
+            product: input_datasets(cube, product, grid.region, (str(years[0]), str(years[-1])))
+        }
         ctx.progress(82, "registering the rasters in the cube")
         published = publish_rasters(
             ctx, grid, outputs, prefix="sdg661", when=mid_year(years[-1]),
@@ -197,7 +227,10 @@ class Sdg661(CubeProcessor):
             rows=unit_rows(grid.region, _table(areas, inputs, held)),
         )  # fmt: skip
         summary = publish_summary(ctx, table, grid.region, prefix="sdg661")
-        total = {k: clean(v[0]) for k, v in _table(areas.sum(axis=1, keepdims=True), inputs, held).items()}
+        total = {
+            k: clean(v[0])
+            for k, v in _table(areas.sum(axis=1, keepdims=True), inputs, held).items()
+        }
         return ProcessResult(
             document={
                 "indicator": "6.6.1", "collections": published, "summary": summary, "total": total,

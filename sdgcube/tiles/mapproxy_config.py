@@ -60,14 +60,18 @@ def _layer(summary: ProductSummary) -> dict[str, Any]:
     return layer
 
 
-def mapproxy_config(settings: Settings, products: list[ProductSummary], *, internal_url: str) -> dict[str, Any]:
+def mapproxy_config(
+    settings: Settings, products: list[ProductSummary], *, internal_url: str
+) -> dict[str, Any]:
     """The whole MapProxy configuration; ``internal_url`` is where MapProxy reaches the renderer."""
     config = copy.deepcopy(_template())
     cache_dir = settings.data_dir / "cache" / "mapproxy"
     config["globals"]["cache"]["base_dir"] = str(cache_dir)
     config["globals"]["cache"]["lock_dir"] = str(cache_dir / "locks")
     native = sorted({f"EPSG:{p.grid.crs.epsg}" for p in products if p.grid and p.grid.crs.epsg})
-    config["services"]["wms"]["srs"] = list(dict.fromkeys(config["services"]["wms"]["srs"] + native))
+    config["services"]["wms"]["srs"] = list(
+        dict.fromkeys(config["services"]["wms"]["srs"] + native)
+    )
     for summary in products:
         if summary.bbox is None:
             continue

@@ -26,7 +26,9 @@ MAX_SIZE = 4096
 _FORMATS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/tiff": "tif"}
 
 
-def getmap_to_bbox_route(collection: str, params: dict[str, str]) -> tuple[str, list[tuple[str, str]]]:
+def getmap_to_bbox_route(
+    collection: str, params: dict[str, str]
+) -> tuple[str, list[tuple[str, str]]]:
     """Path and query of the bbox route for a GetMap's parameters (keys upper-cased)."""
     if params.get("REQUEST", "GetMap").lower() != "getmap":
         raise ValueError("only REQUEST=GetMap is offered")
@@ -52,7 +54,9 @@ def getmap_to_bbox_route(collection: str, params: dict[str, str]) -> tuple[str, 
     extension = _FORMATS.get(params.get("FORMAT", "image/png").split(";")[0].lower())
     if extension is None:
         raise ValueError(f"FORMAT {params.get('FORMAT')!r} is not one of {sorted(_FORMATS)}")
-    path = f"/collections/{collection}/bbox/{minx},{miny},{maxx},{maxy}/{width}x{height}.{extension}"
+    path = (
+        f"/collections/{collection}/bbox/{minx},{miny},{maxx},{maxy}/{width}x{height}.{extension}"
+    )
     query = [("dst_crs", crs), ("coord_crs", crs)]
     if params.get("TIME"):
         query.append(("datetime", params["TIME"]))
@@ -68,14 +72,23 @@ class WmsGetMapShim:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             root = scope.get("root_path", "")
-            path = scope["path"][len(root):] if root and scope["path"].startswith(root) else scope["path"]
+            path = (
+                scope["path"][len(root) :]
+                if root and scope["path"].startswith(root)
+                else scope["path"]
+            )
             match = _WMS_PATH.match(path)
             if match:
-                params = {k.upper(): v for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))}
+                params = {
+                    k.upper(): v
+                    for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+                }
                 try:
                     new_path, query = getmap_to_bbox_route(match["collection"], params)
                 except ValueError as exc:
-                    await JSONResponse({"code": "InvalidParameterValue", "description": str(exc)}, 400)(scope, receive, send)
+                    await JSONResponse(
+                        {"code": "InvalidParameterValue", "description": str(exc)}, 400
+                    )(scope, receive, send)
                     return
                 scope = {**scope, "path": root + new_path, "raw_path": (root + new_path).encode(),
                          "query_string": urlencode(query).encode("latin-1")}  # fmt: skip

@@ -58,7 +58,9 @@ def test_permanent_water_change_between_periods(demo):
     baseline = np.mean([permanent_km2(y) for y in range(2000, 2005)])
     reporting = np.mean([permanent_km2(y) for y in range(2020, 2025)])
     assert baseline == pytest.approx(truth["lake"]["baseline_2000_2004_permanent_km2"], rel=1e-6)
-    assert (reporting - baseline) / baseline * 100 == pytest.approx(truth["lake"]["permanent_change_pct"], abs=0.01)
+    assert (reporting - baseline) / baseline * 100 == pytest.approx(
+        truth["lake"]["permanent_change_pct"], abs=0.01
+    )
 
 
 def test_deforestation_patch_changes_class_in_its_year(demo):
@@ -75,9 +77,19 @@ def test_rangeland_ndvi_trend_from_the_cloud_masked_archive(demo):
     event = truth["rangeland_degradation"]
     events = json.loads((cube.settings.data_dir / "demo" / "events.geojson").read_text())
     geometry = next(f["geometry"] for f in events["features"] if f["id"] == "rangeland")
-    inner = cube.load("sr_annual", geometry=geometry, measurements=["red", "nir08"], mask_nodata=True, mask_clouds=True, chunks=None)
+    inner = cube.load(
+        "sr_annual",
+        geometry=geometry,
+        measurements=["red", "nir08"],
+        mask_nodata=True,
+        mask_clouds=True,
+        chunks=None,
+    )
     inner_ndvi = ((inner.nir08 - inner.red) / (inner.nir08 + inner.red)).values
-    grass = cube.load("land_cover", geometry=geometry, time="2000", chunks=None).land_cover.values[0] == 2
+    grass = (
+        cube.load("land_cover", geometry=geometry, time="2000", chunks=None).land_cover.values[0]
+        == 2
+    )
     series = np.array([np.nanmedian(layer[grass]) for layer in inner_ndvi])
     years = inner.time.dt.year.values.astype(float)
     slope = np.polyfit(years, series, 1)[0]
@@ -89,10 +101,14 @@ def test_built_up_area_and_population_match_truth(demo):
     urban = truth["urban"]
     built = cube.load("built_up", chunks=None).built_up
     for year, km2 in urban["built_up_km2"].items():
-        assert (built.sel(time=year).values == 1).sum() * truth["pixel_area_km2"] == pytest.approx(km2, rel=1e-9)
+        assert (built.sel(time=year).values == 1).sum() * truth["pixel_area_km2"] == pytest.approx(
+            km2, rel=1e-9
+        )
     pop = cube.load("population", chunks=None).population
     for year, total in urban["population"].items():
-        assert float(pop.sel(time=year).values.astype(np.float64).sum()) == pytest.approx(total, rel=1e-5)
+        assert float(pop.sel(time=year).values.astype(np.float64).sum()) == pytest.approx(
+            total, rel=1e-5
+        )
     assert urban["lcrpgr"]["2000-2020"] > 1.5
 
 
@@ -102,7 +118,9 @@ def test_burn_scar_severity(demo):
     sr = cube.load("sr_annual", time=(str(event["pre_year"]), str(event["year"])),
                    measurements=["nir08", "swir22"], mask_nodata=True, mask_clouds=True, chunks=None)  # fmt: skip
     nbr = ((sr.nir08 - sr.swir22) / (sr.nir08 + sr.swir22)).values
-    land = cube.load("land_cover", time=str(event["pre_year"]), chunks=None).land_cover.values[0] != 7
+    land = (
+        cube.load("land_cover", time=str(event["pre_year"]), chunks=None).land_cover.values[0] != 7
+    )
     dnbr = np.where(land, nbr[0] - nbr[1], np.nan)
     assert np.nansum(dnbr >= 0.66) == pytest.approx(event["core_pixels"], rel=0.1)
     burnt = np.nansum(dnbr >= 0.27)
@@ -133,9 +151,14 @@ def test_stac_catalog_lists_every_dataset_with_valid_checksums(demo):
     items = list(catalog.get_items(recursive=True))
     assert len(items) == cube.dc.index.datasets.count()
     item = next(i for i in items if i.collection_id == "sr_annual")
-    assert {"blue", "green", "red", "nir08", "swir16", "swir22", "pixel_quality"} == set(item.assets)
+    assert {"blue", "green", "red", "nir08", "swir16", "swir22", "pixel_quality"} == set(
+        item.assets
+    )
     red = item.assets["red"]
-    assert red.extra_fields["proj:code"] == "EPSG:32760" and red.extra_fields["raster:bands"][0]["scale"] == 0.0001
+    assert (
+        red.extra_fields["proj:code"] == "EPSG:32760"
+        and red.extra_fields["raster:bands"][0]["scale"] == 0.0001
+    )
     assert red.extra_fields["file:checksum"] == sha256_multihash(Path(red.get_absolute_href()))
     assert any("projection" in ext for ext in item.stac_extensions)
 

@@ -21,13 +21,23 @@ def test_init_is_idempotent_and_adds_every_builtin_product(empty_cube: Cube):
 def test_builtin_products_carry_units_nodata_and_flags(empty_cube: Cube):
     sr = empty_cube.product("sr_annual").measurements
     assert sr["red"]["nodata"] == -9999 and sr["red"]["units"] == "1"
-    assert set(sr["pixel_quality"]["flags_definition"]) == {"fill", "cloud", "cloud_shadow", "water"}
-    classes = empty_cube.product("land_cover").measurements["land_cover"]["flags_definition"]["land_cover"]["values"]
+    assert set(sr["pixel_quality"]["flags_definition"]) == {
+        "fill",
+        "cloud",
+        "cloud_shadow",
+        "water",
+    }
+    classes = empty_cube.product("land_cover").measurements["land_cover"]["flags_definition"][
+        "land_cover"
+    ]["values"]
     assert {int(k): v for k, v in classes.items()}[5] == "artificial"
 
 
 def test_index_stac_catalog_of_two_providers(empty_cube: Cube, tmp_path):
-    items = [landsat_item(tmp_path / f"ls{m}", datetime(2021, m, 4, tzinfo=UTC), value=7000 + m) for m in (3, 4)]
+    items = [
+        landsat_item(tmp_path / f"ls{m}", datetime(2021, m, 4, tzinfo=UTC), value=7000 + m)
+        for m in (3, 4)
+    ]
     items.append(sentinel_item(tmp_path / "s2"))
     dc = empty_cube.dc
     assert index_items(dc, read_items(tmp_path)) == 3
@@ -42,5 +52,7 @@ def test_several_fresh_indexes_in_one_process(make_settings) -> None:
     """ODC keeps dynamic indexes on a module-global table; a third fresh index used to fail."""
     for _ in range(3):
         dc = init_index(make_settings("embedded"))
-        assert sorted(p.name for p in dc.index.products.get_all()) == sorted(builtin_product_names())
+        assert sorted(p.name for p in dc.index.products.get_all()) == sorted(
+            builtin_product_names()
+        )
         dc.close()

@@ -21,7 +21,11 @@ GRIDS = {
 
 
 def _archive_files(cube: Cube) -> set[Path]:
-    return {p for p in cube.settings.archive_dir.rglob("*") if p.is_file()} if cube.settings.archive_dir.exists() else set()
+    return (
+        {p for p in cube.settings.archive_dir.rglob("*") if p.is_file()}
+        if cube.settings.archive_dir.exists()
+        else set()
+    )
 
 
 def _counts(cube: Cube) -> tuple[int, int]:
@@ -38,31 +42,59 @@ def test_new_product_round_trips_exact_pixels(empty_cube, make_raster, crs, dtyp
     data[0, 0] = nodata
     product = f"ext_{dtype}_{crs.split(':')[1]}"
     path = make_raster(data, crs=crs, transform=GRIDS[crs], nodata=nodata)
-    result = ingest_file(empty_cube.dc, empty_cube.settings.archive_dir, path, product=product, when=datetime(2021, 5, 1))
+    result = ingest_file(
+        empty_cube.dc,
+        empty_cube.settings.archive_dir,
+        path,
+        product=product,
+        when=datetime(2021, 5, 1),
+    )
     assert result.created_product and not result.already_indexed
     loaded = empty_cube.load(product, chunks=None)
     values = loaded[product].values
     assert values.shape == (1, 37, 53) and values.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(values[0], data)
     assert loaded.odc.geobox.crs == crs
-    again = ingest_file(empty_cube.dc, empty_cube.settings.archive_dir, path, product=product, when=datetime(2021, 5, 1))
+    again = ingest_file(
+        empty_cube.dc,
+        empty_cube.settings.archive_dir,
+        path,
+        product=product,
+        when=datetime(2021, 5, 1),
+    )
     assert again.already_indexed and again.dataset_id == result.dataset_id
     assert len(empty_cube.datasets(product)) == 1
 
 
 def test_netcdf_variable_round_trips(empty_cube, make_raster):
     data = np.arange(20 * 30, dtype=np.float32).reshape(20, 30)
-    path = make_raster(data, crs="EPSG:32633", transform=GRIDS["EPSG:32633"], name="one.nc", driver="netCDF")
-    ingest_file(empty_cube.dc, empty_cube.settings.archive_dir, path, product="ext_netcdf", when=datetime(2020, 1, 1))
+    path = make_raster(
+        data, crs="EPSG:32633", transform=GRIDS["EPSG:32633"], name="one.nc", driver="netCDF"
+    )
+    ingest_file(
+        empty_cube.dc,
+        empty_cube.settings.archive_dir,
+        path,
+        product="ext_netcdf",
+        when=datetime(2020, 1, 1),
+    )
     loaded = empty_cube.load("ext_netcdf", chunks=None)
     np.testing.assert_array_equal(loaded.ext_netcdf.values[0], data)
 
 
 def test_netcdf_with_several_variables_names_one_to_use(empty_cube, make_raster):
     data = np.zeros((2, 10, 10), dtype=np.float32)
-    path = make_raster(data, crs="EPSG:32633", transform=GRIDS["EPSG:32633"], name="two.nc", driver="netCDF")
+    path = make_raster(
+        data, crs="EPSG:32633", transform=GRIDS["EPSG:32633"], name="two.nc", driver="netCDF"
+    )
     with pytest.raises(IngestError, match="2 subdatasets; ingest one, e.g. netcdf:"):
-        ingest_file(empty_cube.dc, empty_cube.settings.archive_dir, path, product="ext_nc2", when=datetime(2020, 1, 1))
+        ingest_file(
+            empty_cube.dc,
+            empty_cube.settings.archive_dir,
+            path,
+            product="ext_nc2",
+            when=datetime(2020, 1, 1),
+        )
 
 
 def test_datetime_from_tiff_tag(empty_cube, make_raster):
@@ -108,6 +140,8 @@ def test_bad_input_changes_nothing(empty_cube, make_raster, case, message):
         path, product = make_raster(data), "Bad-Name"
     before_files, before_counts = _archive_files(empty_cube), _counts(empty_cube)
     with pytest.raises(IngestError, match=message):
-        ingest_file(empty_cube.dc, empty_cube.settings.archive_dir, path, product=product, when=when)
+        ingest_file(
+            empty_cube.dc, empty_cube.settings.archive_dir, path, product=product, when=when
+        )
     assert _archive_files(empty_cube) == before_files
     assert _counts(empty_cube) == before_counts

@@ -25,10 +25,14 @@ def test_bbox_in_wgs84_and_in_native_crs_agree(demo):
     cube, _ = demo
     full = cube.load("built_up", time="2020", chunks=None)
     box = full.odc.geobox[50:90, 120:170]
-    native = cube.load("built_up", time="2020", bbox=list(box.boundingbox), bbox_crs=str(box.crs), chunks=None)
+    native = cube.load(
+        "built_up", time="2020", bbox=list(box.boundingbox), bbox_crs=str(box.crs), chunks=None
+    )
     assert native.built_up.shape == (1, 40, 50)
     np.testing.assert_array_equal(native.built_up.values, full.built_up.values[:, 50:90, 120:170])
-    wgs = cube.load("built_up", time="2020", bbox=list(box.extent.to_crs("EPSG:4326").boundingbox), chunks=None)
+    wgs = cube.load(
+        "built_up", time="2020", bbox=list(box.extent.to_crs("EPSG:4326").boundingbox), chunks=None
+    )
     assert wgs.built_up.shape[1] >= 40 and wgs.built_up.shape[2] >= 50
 
 
@@ -37,14 +41,24 @@ def test_reprojected_load(demo, chunks):
     cube, _ = demo
     ds = cube.load("land_cover", time="2000", crs="EPSG:4326", resolution=0.0005, chunks=chunks)
     assert ds.odc.geobox.crs == "EPSG:4326"
-    assert isinstance(ds.odc.geobox.boundingbox, BoundingBox) and -180 < float(ds.longitude.mean()) < 180
+    assert (
+        isinstance(ds.odc.geobox.boundingbox, BoundingBox)
+        and -180 < float(ds.longitude.mean()) < 180
+    )
     assert (ds.land_cover.values == 7).any() and (ds.land_cover.values == 1).any()
 
 
 def test_cloud_mask_removes_exactly_the_flagged_pixels(demo):
     cube, _ = demo
     raw = cube.load("sr_annual", time="2005", chunks=None)
-    masked = cube.load("sr_annual", time="2005", measurements=["red"], mask_nodata=True, mask_clouds=True, chunks=None)
+    masked = cube.load(
+        "sr_annual",
+        time="2005",
+        measurements=["red"],
+        mask_nodata=True,
+        mask_clouds=True,
+        chunks=None,
+    )
     flagged = (raw.pixel_quality.values & 0b111) > 0
     assert np.isnan(masked.red.values).sum() == flagged.sum()
     assert list(masked.data_vars) == ["red"]

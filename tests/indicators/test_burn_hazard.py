@@ -22,12 +22,16 @@ def test_nbr_by_hand():
     swir2 = np.array([0.089, 0.3, 0.0, 0.1, -0.2], dtype=np.float32)
     result = burn.nbr(nir, swir2)
     assert result.dtype == np.float32
-    np.testing.assert_allclose(result, [(0.425 - 0.089) / 0.514, 0.0, np.nan, np.nan, np.nan], rtol=1e-6)
+    np.testing.assert_allclose(
+        result, [(0.425 - 0.089) / 0.514, 0.0, np.nan, np.nan, np.nan], rtol=1e-6
+    )
 
 
 def test_nbr_of_scaled_integers_is_scale_free():
     nir, swir2 = np.array([4250, -9999], dtype=np.int16), np.array([890, 890], dtype=np.int16)
-    np.testing.assert_allclose(burn.nbr(nir, swir2)[0], (0.425 - 0.089) / (0.425 + 0.089), rtol=1e-6)
+    np.testing.assert_allclose(
+        burn.nbr(nir, swir2)[0], (0.425 - 0.089) / (0.425 + 0.089), rtol=1e-6
+    )
 
 
 def test_dnbr_is_pre_minus_post():
@@ -68,10 +72,14 @@ def test_dnbr_severity_matches_digitize_on_random_values():
 def test_dnbr_severity_with_custom_bounds():
     values = np.array([-0.3, -0.2, 0.05, 0.2, 0.5, 0.7])
     bounds = (-0.25, 0.0, 0.1, 0.3, 0.6)
-    np.testing.assert_array_equal(burn.dnbr_severity(values, bounds=bounds), [ER, UN, LO, ML, MH, HI])
+    np.testing.assert_array_equal(
+        burn.dnbr_severity(values, bounds=bounds), [ER, UN, LO, ML, MH, HI]
+    )
 
 
-@pytest.mark.parametrize("bounds", [(0.1, 0.1, 0.2, 0.3, 0.4), (0.5, 0.4, 0.3, 0.2, 0.1), (0.1, 0.2)])
+@pytest.mark.parametrize(
+    "bounds", [(0.1, 0.1, 0.2, 0.3, 0.4), (0.5, 0.4, 0.3, 0.2, 0.1), (0.1, 0.2)]
+)
 def test_dnbr_severity_refuses_bad_bounds(bounds):
     with pytest.raises(ValueError, match="strictly ascending"):
         burn.dnbr_severity(np.zeros(3), bounds=bounds)
@@ -84,8 +92,15 @@ def test_dnbr_severity_refuses_integers():
 
 def test_burnt_is_low_and_above():
     classes = np.array([ER, UN, LO, ML, MH, HI, ND], dtype=np.int8)
-    np.testing.assert_array_equal(burn.burnt(classes), [False, False, True, True, True, True, False])
-    assert set(burn.CLASS_NAMES) == {ER, UN, LO, ML, MH, HI} and burn.BURNT_CLASSES == (LO, ML, MH, HI)
+    np.testing.assert_array_equal(
+        burn.burnt(classes), [False, False, True, True, True, True, False]
+    )
+    assert set(burn.CLASS_NAMES) == {ER, UN, LO, ML, MH, HI} and burn.BURNT_CLASSES == (
+        LO,
+        ML,
+        MH,
+        HI,
+    )
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["numpy", "dask"])
@@ -105,7 +120,9 @@ def test_hazard_mask_of_a_mask_and_of_classes():
     mask = np.array([[0.0, 1.0, np.nan]])
     np.testing.assert_array_equal(hazard.hazard_mask(mask), [[False, True, False]])
     severity = np.array([[-1.0, 0.0, 1.0, 2.0, 4.0, np.nan]])
-    np.testing.assert_array_equal(hazard.hazard_mask(severity), [[False, False, True, True, True, False]])
+    np.testing.assert_array_equal(
+        hazard.hazard_mask(severity), [[False, False, True, True, True, False]]
+    )
     np.testing.assert_array_equal(hazard.hazard_mask(severity, min_value=2, max_value=3),
                                   [[False, False, False, True, False, False]])  # fmt: skip
 
@@ -146,4 +163,6 @@ def test_exposed_population_by_unit_by_hand():
     units = np.array([[1, 2], [1, 2]], dtype=np.int32)
     out = hazard.exposed_population_by_unit(population, flooded, units, n_units=2)
     np.testing.assert_allclose(out, [[10.0, 10.0], [60.0, 40.0]])
-    np.testing.assert_allclose(hazard.affected_per_100k(out[:, 1], out[:, 0]), [100_000.0, 40 / 60 * 1e5])
+    np.testing.assert_allclose(
+        hazard.affected_per_100k(out[:, 1], out[:, 0]), [100_000.0, 40 / 60 * 1e5]
+    )

@@ -73,12 +73,16 @@ def test_soc_change_at_the_ten_percent_boundaries():
     baseline = np.array([100, 100, 100, 100, 100, 45, 50, 0, -5, 100, 30], dtype=np.float64)
     target = np.array([90, 91, 110, 109, 100, 36, 55, 10, 10, np.nan, 27], dtype=np.float64)
     change = soc_percent_change(baseline, target)
-    np.testing.assert_allclose(change, [-10, -9, 10, 9, 0, -20, 10, np.nan, np.nan, np.nan, -10], equal_nan=True)
+    np.testing.assert_allclose(
+        change, [-10, -9, 10, 9, 0, -20, 10, np.nan, np.nan, np.nan, -10], equal_nan=True
+    )
     np.testing.assert_array_equal(soc_degradation(change), [-1, 0, 1, 0, 0, -1, 1, ND, ND, ND, -1])
 
 
 def test_initial_water_is_nodata():
-    change = soc_percent_change(np.array([50.0, 50.0]), np.array([30.0, 30.0]), baseline_water=np.array([True, False]))
+    change = soc_percent_change(
+        np.array([50.0, 50.0]), np.array([30.0, 30.0]), baseline_water=np.array([True, False])
+    )
     np.testing.assert_array_equal(soc_degradation(change), [ND, -1])
 
 
@@ -123,4 +127,6 @@ def test_reporting_status(baseline, reporting, expected):
 
 
 def test_as_float():
-    np.testing.assert_array_equal(as_float(np.array([-1, 0, 1, ND], dtype=np.int8)), [-1, 0, 1, np.nan])
+    np.testing.assert_array_equal(
+        as_float(np.array([-1, 0, 1, ND], dtype=np.int8)), [-1, 0, 1, np.nan]
+    )

@@ -55,7 +55,17 @@ def test_decile_thresholds_of_a_known_sample():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(-5.0, 1), (1.0, 1), (1.0 + 1e-9, 2), (2.0, 2), (5.0, 5), (5.5, 6), (9.0, 9), (9.0 + 1e-9, 10), (50.0, 10)],
+    [
+        (-5.0, 1),
+        (1.0, 1),
+        (1.0 + 1e-9, 2),
+        (2.0, 2),
+        (5.0, 5),
+        (5.5, 6),
+        (9.0, 9),
+        (9.0 + 1e-9, 10),
+        (50.0, 10),
+    ],
 )
 def test_decile_class_boundaries(value, expected):
     """≤ p10 → 1, p(10k−10) < v ≤ p(10k) → k, > p90 → 10."""
@@ -70,11 +80,15 @@ def _state_reference(baseline: np.ndarray, recent: np.ndarray, params: StatePara
     if abs(r.mean() - b.mean()) <= params.min_difference:
         return 0
     thresholds = np.percentile(_widened(b, params.range_extension), np.arange(10, 100, 10))
-    change = np.searchsorted(thresholds, r.mean(), side="left") - np.searchsorted(thresholds, b.mean(), side="left")
+    change = np.searchsorted(thresholds, r.mean(), side="left") - np.searchsorted(
+        thresholds, b.mean(), side="left"
+    )
     return -1 if change <= -params.class_change else 1 if change >= params.class_change else 0
 
 
-@pytest.mark.parametrize("params", [StateParams(), StateParams(range_extension=0.2, min_difference=0.0, class_change=3)])
+@pytest.mark.parametrize(
+    "params", [StateParams(), StateParams(range_extension=0.2, min_difference=0.0, class_change=3)]
+)
 def test_state_matches_a_numpy_reference(params):
     rng = np.random.default_rng(1)
     pixels = 500
@@ -88,7 +102,9 @@ def test_state_matches_a_numpy_reference(params):
     expected = [_state_reference(b, r, params) for b, r in zip(baseline, recent, strict=True)]
     np.testing.assert_array_equal(state, expected)
     assert set(state.tolist()) == {-1, 0, 1, ND}
-    np.testing.assert_array_equal(productivity_state(baseline, recent, params=params, parallel=True), state)
+    np.testing.assert_array_equal(
+        productivity_state(baseline, recent, params=params, parallel=True), state
+    )
 
 
 def test_state_on_hand_made_series():
@@ -121,7 +137,9 @@ def test_performance_ratio_matches_a_pandas_group_quantile():
     frame = pd.DataFrame({"mean": mean.ravel(), "unit": units.ravel()})
     valid = frame["mean"].notna() & (frame["unit"] >= 0)
     reference = frame[valid].groupby("unit")["mean"].quantile(0.9)
-    expected = np.where(valid, frame["mean"] / frame["unit"].map(reference), np.nan).reshape(mean.shape)
+    expected = np.where(valid, frame["mean"] / frame["unit"].map(reference), np.nan).reshape(
+        mean.shape
+    )
     np.testing.assert_allclose(ratio, expected.astype(np.float32), rtol=1e-6, equal_nan=True)
 
 
@@ -153,7 +171,9 @@ _LPD_OVERRIDES = {(0, 0, -1): 3, (1, -1, -1): 2, (0, -1, 0): 2, (0, -1, -1): 1}
 """The table as issue 4 states it, after the trajectory's −1→1, 0→4, +1→5."""
 
 
-@pytest.mark.parametrize(("t", "s", "p"), list(itertools.product((-1, 0, 1), (-1, 0, 1), (-1, 0, 1))))
+@pytest.mark.parametrize(
+    ("t", "s", "p"), list(itertools.product((-1, 0, 1), (-1, 0, 1), (-1, 0, 1)))
+)
 def test_lpd_table_every_combination(t, s, p):
     expected = _LPD_OVERRIDES.get((t, s, p), {-1: 1, 0: 4, 1: 5}[t])
     assert lpd_class(np.array([t]), np.array([s]), np.array([p]))[0] == expected
@@ -171,7 +191,19 @@ def test_lpd_nodata_in_any_input_is_nodata():
 
 @pytest.mark.parametrize(
     ("lpd", "expected"),
-    [(1, -1), (2, -1), (3, 0), (4, 0), (5, 1), (0, ND), (6, ND), (ND, ND), (np.nan, ND), (2.5, ND), (4.0, 0)],
+    [
+        (1, -1),
+        (2, -1),
+        (3, 0),
+        (4, 0),
+        (5, 1),
+        (0, ND),
+        (6, ND),
+        (ND, ND),
+        (np.nan, ND),
+        (2.5, ND),
+        (4.0, 0),
+    ],
 )
 def test_lpd_degradation(lpd, expected):
     dtype = np.float32 if isinstance(lpd, float) else np.int16

@@ -82,7 +82,9 @@ def test_critical_values_reproduce_the_published_table():
     assert [critical_s(n, 0.90) for n in range(4, 24)] == PUBLISHED_90
 
 
-@pytest.mark.parametrize(("n", "confidence", "expected"), [(10, 0.95, 19), (16, 0.95, 36), (4, 0.99, 6), (3, 0.90, 3)])
+@pytest.mark.parametrize(
+    ("n", "confidence", "expected"), [(10, 0.95, 19), (16, 0.95, 36), (4, 0.99, 6), (3, 0.90, 3)]
+)
 def test_critical_values(n, confidence, expected):
     assert critical_s(n, confidence) == expected
 
@@ -202,7 +204,11 @@ def _reference_critical(n: int, confidence: float) -> int:
     """Trends.Earth's rule from scipy: the smallest s > 0 with one-sided P(S > s) ≤ 1 − confidence."""
     pairs = n * (n - 1) // 2
     for s in range(pairs % 2 or 2, pairs + 1, 2):
-        if s + 2 > pairs or stats.kendalltau(np.arange(n), _series_with_s(n, s + 2), method="exact").pvalue / 2 <= 1 - confidence:
+        if (
+            s + 2 > pairs
+            or stats.kendalltau(np.arange(n), _series_with_s(n, s + 2), method="exact").pvalue / 2
+            <= 1 - confidence
+        ):
             return s
     return pairs
 
@@ -230,7 +236,9 @@ def test_trajectory_class_matches_scipy(confidence):
     expected = np.array([_reference_trend(series, params) for series in values])
     np.testing.assert_array_equal(result.trend, expected)
     assert {-1, 0, 1, CLASS_NODATA} <= set(result.trend.tolist())
-    expected_slope = np.where(result.trend == CLASS_NODATA, np.nan, ols_slope(values, YEARS)).astype(np.float32)
+    expected_slope = np.where(
+        result.trend == CLASS_NODATA, np.nan, ols_slope(values, YEARS)
+    ).astype(np.float32)
     np.testing.assert_allclose(result.slope, expected_slope, equal_nan=True)
     np.testing.assert_array_equal(result.s, mann_kendall_s(values)[0])
 
@@ -300,7 +308,11 @@ def test_annual_mean_groups_sub_annual_slices():
     from sdgcube.datacube.xr_productivity import annual_mean
 
     times = pd.to_datetime(["2001-03-01", "2001-09-01", "2002-06-01"])
-    values = xr.DataArray(np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]]), dims=("time", "x"), coords={"time": times})
+    values = xr.DataArray(
+        np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 6.0]]),
+        dims=("time", "x"),
+        coords={"time": times},
+    )
     result = annual_mean(values)
     assert list(result.year.values) == [2001, 2002]
     np.testing.assert_array_equal(result.values, [[2.0, 4.0], [5.0, 6.0]])

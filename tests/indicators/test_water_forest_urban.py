@@ -55,13 +55,17 @@ def test_water_persistence_keeps_pixels_apart():
 
 
 def test_water_persistence_of_a_single_observation():
-    assert water.water_persistence(np.array([[[0, 1, 255]]], dtype=np.uint8)).tolist() == [[N, P, ND]]
+    assert water.water_persistence(np.array([[[0, 1, 255]]], dtype=np.uint8)).tolist() == [
+        [N, P, ND]
+    ]
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64])
 def test_water_persistence_matches_numpy_on_random_stacks(dtype):
     rng = np.random.default_rng(3)
-    obs = rng.choice(np.array([0, 1, 255, 9], dtype=dtype), size=(6, 31, 17), p=[0.35, 0.35, 0.2, 0.1])
+    obs = rng.choice(
+        np.array([0, 1, 255, 9], dtype=dtype), size=(6, 31, 17), p=[0.35, 0.35, 0.2, 0.1]
+    )
     valid = (obs == 0) | (obs == 1)
     n_valid, n_wet = valid.sum(axis=0), (obs == 1).sum(axis=0)
     expected = np.select([n_valid == 0, n_wet == n_valid, n_wet > 0], [ND, P, S], N)
@@ -70,7 +74,10 @@ def test_water_persistence_matches_numpy_on_random_stacks(dtype):
 
 @pytest.mark.parametrize(
     ("array", "message"),
-    [(np.zeros((3, 4), np.uint8), "must be \\(time, y, x\\)"), (np.zeros((2, 3, 4)), "integer water codes")],
+    [
+        (np.zeros((3, 4), np.uint8), "must be \\(time, y, x\\)"),
+        (np.zeros((2, 3, 4)), "integer water codes"),
+    ],
 )
 def test_water_persistence_refuses_bad_input(array, message):
     with pytest.raises(ValueError, match=message):
@@ -122,7 +129,9 @@ def test_forest_from_land_cover_unccd_defaults():
 
 def test_forest_from_land_cover_custom_legend_and_wide_codes():
     lc = np.array([-3, 0, 10, 11, 20, 255, 256, 1000], dtype=np.int16)
-    result = forest.forest_from_land_cover(lc, forest_classes=[10, 11], non_land_classes=[20], nodata=255)
+    result = forest.forest_from_land_cover(
+        lc, forest_classes=[10, 11], non_land_classes=[20], nodata=255
+    )
     np.testing.assert_array_equal(result, [FND, O, F, F, NL, FND, FND, FND])
 
 
@@ -150,7 +159,8 @@ def test_forest_from_ndvi_boundaries():
     ndvi = np.array([-0.2, -1e-9, 0.0, 0.5, 0.6999, 0.7, 0.9, np.nan])
     np.testing.assert_array_equal(forest.forest_from_ndvi(ndvi), [NL, NL, O, O, O, F, F, FND])
     np.testing.assert_array_equal(
-        forest.forest_from_ndvi(ndvi, forest_threshold=0.5, land_threshold=-0.1), [NL, O, O, F, F, F, F, FND]
+        forest.forest_from_ndvi(ndvi, forest_threshold=0.5, land_threshold=-0.1),
+        [NL, O, O, F, F, F, F, FND],
     )
 
 
@@ -161,7 +171,9 @@ def test_forest_from_ndvi_refuses_crossed_thresholds():
 
 def test_forest_proportion():
     forest_km2, other_km2 = np.array([1.0, 0.0, 0.0, 3.0]), np.array([3.0, 2.0, 0.0, 0.0])
-    np.testing.assert_allclose(forest.forest_proportion(forest_km2, other_km2), [25.0, 0.0, np.nan, 100.0])
+    np.testing.assert_allclose(
+        forest.forest_proportion(forest_km2, other_km2), [25.0, 0.0, np.nan, 100.0]
+    )
 
 
 # --- urban: LCRPGR ----------------------------------------------------------------------------------------
@@ -212,7 +224,9 @@ def test_population_by_unit_by_hand():
     inside = np.array([[True, False, True], [False, True, True]])
     out = urban.population_by_unit(population, units, n_units=2, inside=inside)
     np.testing.assert_allclose(out, [[3.0, 1.0], [20.0, 16.0]])
-    np.testing.assert_allclose(urban.population_by_unit(population, units, n_units=2), [[3.0, 0.0], [20.0, 0.0]])
+    np.testing.assert_allclose(
+        urban.population_by_unit(population, units, n_units=2), [[3.0, 0.0], [20.0, 0.0]]
+    )
 
 
 def test_population_by_unit_matches_numpy_on_random_grids():
@@ -252,14 +266,18 @@ def _halves(geobox: GeoBox) -> np.ndarray:
 
 
 @pytest.mark.parametrize("geobox", [GEOGRAPHIC, UTM], ids=["geographic", "utm"])
-@pytest.mark.parametrize("chunks", [None, {"y": 40, "x": 30}, {"y": 7, "x": 11}], ids=["numpy", "one", "many"])
+@pytest.mark.parametrize(
+    "chunks", [None, {"y": 40, "x": 30}, {"y": 7, "x": 11}], ids=["numpy", "one", "many"]
+)
 def test_class_area_wrapper_matches_the_kernel(geobox, chunks):
     rng = np.random.default_rng(11)
     codes = rng.integers(-1, 4, (3, *geobox.shape)).astype(np.int8)
     year_arrays = [wrap_xr(codes[i], geobox) for i in range(3)]
     classes = xr.concat(year_arrays, dim=xr.DataArray([2001, 2002, 2003], dims="year", name="year"))
     if chunks is not None:
-        classes = classes.chunk({"year": 1, **{d: chunks[k] for d, k in zip(classes.dims[1:], ("y", "x"))}})
+        classes = classes.chunk(
+            {"year": 1, **{d: chunks[k] for d, k in zip(classes.dims[1:], ("y", "x"))}}
+        )
     area = xr_indicators.class_area(classes, _halves, n_units=2, class_values=(2, 0, -1))
     assert area.dims == ("year", "unit", "class") and list(area["class"].values) == [2, 0, -1]
     expected = np.stack([class_area_by_unit(codes[i], _halves(geobox), pixel_area_km2(geobox), n_units=2,
@@ -288,7 +306,9 @@ def test_yearly_water_classes_wrapper():
     times = np.array(days, dtype="datetime64[ns]")
     values = np.array([[[1, 0]], [[1, 1]], [[0, 0]], [[255, 1]], [[1, 1]]], dtype=np.uint8)
     geobox = GeoBox((1, 2), Affine(30, 0, 0, 0, -30, 0), "EPSG:32760")
-    stack = xr.concat([wrap_xr(v, geobox) for v in values], dim=xr.DataArray(times, dims="time", name="time"))
+    stack = xr.concat(
+        [wrap_xr(v, geobox) for v in values], dim=xr.DataArray(times, dims="time", name="time")
+    )
     for data in (stack, stack.chunk({"time": 1})):
         classes = xr_indicators.yearly_water_classes(data, [2001, 2002, 2003, 2004])
         assert classes.dims == ("year", "y", "x") and classes.dtype == np.int8
@@ -297,7 +317,10 @@ def test_yearly_water_classes_wrapper():
 
 
 def test_pixelwise_wrappers_keep_the_grid():
-    ndvi = wrap_xr(np.array([[0.9, 0.3], [-0.2, np.nan]], dtype=np.float32), GeoBox((2, 2), UTM.affine, UTM.crs))
+    ndvi = wrap_xr(
+        np.array([[0.9, 0.3], [-0.2, np.nan]], dtype=np.float32),
+        GeoBox((2, 2), UTM.affine, UTM.crs),
+    )
     for data in (ndvi, ndvi.chunk({"y": 1})):
         classes = xr_indicators.forest_from_ndvi(data, forest_threshold=0.7, land_threshold=0.0)
         assert classes.odc.crs == UTM.crs and classes.attrs == {}

@@ -25,8 +25,6 @@ def metadata() -> dict[str, Any]:
     return BandMath({"name": "band-math"}).metadata
 
 
-
-
 # --- the process description -----------------------------------------------------------------------
 
 

@@ -27,8 +27,6 @@ from tests.processes.helpers import walk
 PROCESS = Sdg1531({"name": "sdg-15-3-1"})
 
 
-
-
 # --- description and parsing -----------------------------------------------------------------------
 
 
@@ -57,11 +55,22 @@ def test_the_example_and_the_defaults_parse():
     assert inputs.unit_ids == ["D3"]
     defaults = PROCESS.parse({})
     baseline = defaults.baseline()
-    assert (baseline.trajectory, baseline.state_baseline, baseline.state_recent, baseline.performance) == (
-        (2000, 2015), (2000, 2012), (2013, 2015), (2000, 2015))
-    assert (baseline.land_cover, baseline.soc, baseline.time_period) == ((2000, 2015), (2000, 2020), "2000-2015")
+    assert (
+        baseline.trajectory,
+        baseline.state_baseline,
+        baseline.state_recent,
+        baseline.performance,
+    ) == ((2000, 2015), (2000, 2012), (2013, 2015), (2000, 2015))
+    assert (baseline.land_cover, baseline.soc, baseline.time_period) == (
+        (2000, 2015),
+        (2000, 2020),
+        "2000-2015",
+    )
     assert defaults.reporting() is None and defaults.reference_product == "sr_annual"
-    assert defaults.trajectory_params().confidence == 0.95 and defaults.trajectory_params().slope_threshold == 0.001
+    assert (
+        defaults.trajectory_params().confidence == 0.95
+        and defaults.trajectory_params().slope_threshold == 0.001
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,20 +96,38 @@ def test_parse_errors_name_the_input(data, message):
 def test_reporting_period_defaults_follow_trends_earth():
     periods = PROCESS.parse({"reporting_period": {"years": [2016, 2019]}}).reporting()
     assert periods is not None and periods.label == "reporting"
-    assert (periods.trajectory, periods.state_baseline, periods.state_recent, periods.performance) == (
-        (2004, 2019), (2004, 2015), (2016, 2019), (2004, 2019))
-    assert (periods.land_cover, periods.soc, periods.time_period) == ((2015, 2019), (2020, 2019), "2016-2019")
+    assert (
+        periods.trajectory,
+        periods.state_baseline,
+        periods.state_recent,
+        periods.performance,
+    ) == ((2004, 2019), (2004, 2015), (2016, 2019), (2004, 2019))
+    assert (periods.land_cover, periods.soc, periods.time_period) == (
+        (2015, 2019),
+        (2020, 2019),
+        "2016-2019",
+    )
     explicit = PROCESS.parse({"reporting_period": {"years": [2016, 2020], "soc_baseline_year": 2000,
                                                    "state_recent_period": [2018, 2020]}}).reporting()  # fmt: skip
     assert explicit.soc == (2000, 2020) and explicit.state_recent == (2018, 2020)
 
 
 def test_reporting_period_that_leaves_no_state_baseline_is_refused():
-    inputs = PROCESS.parse({"reporting_period": {"years": [2016, 2019], "trajectory_period": [2017, 2019]}})
-    with pytest.raises(InvalidRequest, match="'reporting_period.trajectory_period' \\[2017, 2019\\] spans fewer than 4"):
+    inputs = PROCESS.parse(
+        {"reporting_period": {"years": [2016, 2019], "trajectory_period": [2017, 2019]}}
+    )
+    with pytest.raises(
+        InvalidRequest,
+        match="'reporting_period.trajectory_period' \\[2017, 2019\\] spans fewer than 4",
+    ):
         inputs.reporting()
-    inputs = PROCESS.parse({"trajectory_period": [2000, 2003], "reporting_period": {"years": [2016, 2019]}})
-    with pytest.raises(InvalidRequest, match="'reporting_period.state_baseline_period' resolves to \\[2016, 2015\\]"):
+    inputs = PROCESS.parse(
+        {"trajectory_period": [2000, 2003], "reporting_period": {"years": [2016, 2019]}}
+    )
+    with pytest.raises(
+        InvalidRequest,
+        match="'reporting_period.state_baseline_period' resolves to \\[2016, 2015\\]",
+    ):
         inputs.reporting()
 
 
@@ -174,21 +201,32 @@ def test_soil_carbon_loss_matches_the_truth(run):
 def test_per_unit_table_adds_up(run):
     cube, truth, document = run
     summary = document["summary"]
-    assert (summary["indicator"], summary["series"], summary["time_period"]) == ("15.3.1", "AG_LND_DGRD", "2016-2020")
+    assert (summary["indicator"], summary["series"], summary["time_period"]) == (
+        "15.3.1",
+        "AG_LND_DGRD",
+        "2016-2020",
+    )
     rows = {row["unit_id"]: row for row in summary["rows"]}
     assert set(rows) == {"D1", "D2", "D3", "D4"}
     for row in rows.values():
         land = row["degraded_km2"] + row["stable_km2"] + row["improved_km2"] + row["no_data_km2"]
         assert row["land_km2"] == pytest.approx(land, abs=1e-5)
         assert row["area_km2"] == pytest.approx(land + row["water_km2"], abs=1e-5)
-        assert row["degraded_pct"] == pytest.approx(100 * row["degraded_km2"] / row["land_km2"], abs=1e-3)
+        assert row["degraded_pct"] == pytest.approx(
+            100 * row["degraded_km2"] / row["land_km2"], abs=1e-3
+        )
         assessed = row["degraded_km2"] + row["stable_km2"] + row["improved_km2"]
-        assert row["degraded_pct_excluding_no_data"] == pytest.approx(100 * row["degraded_km2"] / assessed, abs=1e-3)
+        assert row["degraded_pct_excluding_no_data"] == pytest.approx(
+            100 * row["degraded_km2"] / assessed, abs=1e-3
+        )
         assert row["change_degraded_pct_points"] == pytest.approx(
-            row["reporting_degraded_pct"] - row["degraded_pct"], abs=1e-3)
+            row["reporting_degraded_pct"] - row["degraded_pct"], abs=1e-3
+        )
     assert sum(r["land_km2"] for r in rows.values()) == pytest.approx(truth["land_km2"] - truth["lake"]["permanent_km2"]["2000"],
                                                                      rel=0.03)  # fmt: skip
-    assert rows["D3"]["degraded_pct"] > max(rows[u]["degraded_pct"] for u in ("D1", "D2", "D4"))  # the rangeland
+    assert rows["D3"]["degraded_pct"] > max(
+        rows[u]["degraded_pct"] for u in ("D1", "D2", "D4")
+    )  # the rangeland
     sdmx_path = cube.settings.data_dir / "jobs" / summary["sdmx_csv"].split("/jobs/", 1)[1]
     sdmx = sdmx_path.read_text().splitlines()
     assert sdmx[0].split(",")[:3] == ["DATAFLOW", "FREQ", "SERIES"]
@@ -200,7 +238,13 @@ def test_per_unit_table_adds_up(run):
 def test_reporting_period_status_is_registered(run):
     cube, _, document = run
     assert document["periods"]["reporting"]["trajectory"] == [2005, 2020]
-    for part in ("status", "reporting_sdg", "reporting_lpd", "reporting_land_cover", "reporting_soc"):
+    for part in (
+        "status",
+        "reporting_sdg",
+        "reporting_lpd",
+        "reporting_land_cover",
+        "reporting_soc",
+    ):
         assert cube.dc.index.products.get_by_name(document["collections"][part]) is not None
     status, _ = _raster(cube, document["collections"]["status"])
     baseline, _ = _raster(cube, document["collections"]["sdg"])
@@ -217,7 +261,9 @@ def test_a_users_lpd_product_replaces_productivity(run):
     second, geobox_again = _raster(cube, again["collections"]["sdg"])
     assert geobox_again == geobox
     np.testing.assert_array_equal(second, first)
-    assert [r["degraded_km2"] for r in again["summary"]["rows"]] == [r["degraded_km2"] for r in document["summary"]["rows"]]
+    assert [r["degraded_km2"] for r in again["summary"]["rows"]] == [
+        r["degraded_km2"] for r in document["summary"]["rows"]
+    ]
 
 
 @pytest.mark.slow
@@ -263,7 +309,9 @@ def test_a_job_on_the_dask_cluster(demo):
     document = json.loads(Path(job_dir(settings, job_id) / "result.json").read_text())
     (row,) = document["summary"]["rows"]
     assert row["unit_id"] == "area"
-    assert row["degraded_km2"] == pytest.approx(truth["rangeland_degradation"]["area_km2"], rel=0.05)
+    assert row["degraded_km2"] == pytest.approx(
+        truth["rangeland_degradation"]["area_km2"], rel=0.05
+    )
 
 
 def _rangeland_geometry(cube) -> dict[str, Any]:

@@ -71,15 +71,23 @@ def test_descriptions_come_from_the_input_models(process_id):
     for name, spec in metadata["inputs"].items():
         assert spec["description"], f"{process_id} input {name!r} has no description"
         assert "anyOf" not in spec["schema"]
-    products = [spec["schema"].get("default") for name, spec in metadata["inputs"].items() if name.endswith("_product")]
-    assert set(products) - {None} <= DEMO_PRODUCTS  # every product is a parameter, defaulting to the demo's
+    products = [
+        spec["schema"].get("default")
+        for name, spec in metadata["inputs"].items()
+        if name.endswith("_product")
+    ]
+    assert (
+        set(products) - {None} <= DEMO_PRODUCTS
+    )  # every product is a parameter, defaulting to the demo's
     cls({"name": process_id}).parse(metadata["example"]["inputs"])
 
 
 def test_periods_have_a_pattern_and_a_default():
     schema = Sdg661({"name": "x"}).metadata["inputs"]["baseline"]["schema"]
     assert schema == {"type": "string", "pattern": "^\\d{4}(/\\d{4})?$", "default": "2000/2004"}
-    assert period_years("2000/2004") == (2000, 2001, 2002, 2003, 2004) and period_years("2018") == (2018,)
+    assert period_years("2000/2004") == (2000, 2001, 2002, 2003, 2004) and period_years("2018") == (
+        2018,
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,16 +138,26 @@ def test_6_6_1_over_the_lake_matches_the_planted_change(demo_env):
     document = _run("sdg-6-6-1", {"geometry": _event(cube, "lake"), "units_layer": None})
     total = document["total"]
     assert total["permanent_change_pct"] == pytest.approx(lake["permanent_change_pct"], abs=2.0)
-    assert total["baseline_permanent_km2"] == pytest.approx(lake["baseline_2000_2004_permanent_km2"], rel=0.02)
-    assert total["reporting_permanent_km2"] == pytest.approx(lake["reporting_2020_2024_permanent_km2"], rel=0.02)
+    assert total["baseline_permanent_km2"] == pytest.approx(
+        lake["baseline_2000_2004_permanent_km2"], rel=0.02
+    )
+    assert total["reporting_permanent_km2"] == pytest.approx(
+        lake["reporting_2020_2024_permanent_km2"], rel=0.02
+    )
     seasonal = np.mean([lake["seasonal_km2"][str(y)] for y in range(2020, 2025)])
     assert total["reporting_seasonal_km2"] == pytest.approx(seasonal, rel=0.02)
     assert total["baseline_seasonal_km2"] == pytest.approx(0.0, abs=0.002)
     yearly = {row["year"]: row for row in document["yearly"]}
-    assert sorted(yearly) == list(range(2000, 2025)) and document["years_without_observations"] == []
+    assert (
+        sorted(yearly) == list(range(2000, 2025)) and document["years_without_observations"] == []
+    )
     for year in range(2000, 2025):
-        assert yearly[year]["permanent_km2"] == pytest.approx(lake["permanent_km2"][str(year)], rel=0.03, abs=0.002)
-        assert yearly[year]["seasonal_km2"] == pytest.approx(lake["seasonal_km2"][str(year)], rel=0.03, abs=0.002)
+        assert yearly[year]["permanent_km2"] == pytest.approx(
+            lake["permanent_km2"][str(year)], rel=0.03, abs=0.002
+        )
+        assert yearly[year]["seasonal_km2"] == pytest.approx(
+            lake["seasonal_km2"][str(year)], rel=0.03, abs=0.002
+        )
 
 
 @pytest.mark.slow
@@ -148,7 +166,9 @@ def test_6_6_1_per_unit_tables_and_rasters(demo_env):
     document = _run("sdg-6-6-1", {})
     assert [r["unit_id"] for r in document["summary"]["rows"]] == ["D1", "D2", "D3", "D4"]
     d1 = _row(document, "D1")  # the lake lies in the north-west district
-    assert d1["permanent_change_pct"] == pytest.approx(truth["lake"]["permanent_change_pct"], abs=2.0)
+    assert d1["permanent_change_pct"] == pytest.approx(
+        truth["lake"]["permanent_change_pct"], abs=2.0
+    )
     assert _row(document, "D4")["permanent_change_pct"] is None  # no water: no change to state
 
     with (_outputs(cube, document) / "summary.sdmx.csv").open() as f:
@@ -158,7 +178,10 @@ def test_6_6_1_per_unit_tables_and_rasters(demo_env):
         "EN_LKRV_PWAC", "D1", "2020-2024", "PT",
     )  # fmt: skip
     assert float(first["OBS_VALUE"]) == pytest.approx(d1["permanent_change_pct"])
-    assert vector_store(cube.settings).get_layer(document["summary"]["features_collection"]) is not None
+    assert (
+        vector_store(cube.settings).get_layer(document["summary"]["features_collection"])
+        is not None
+    )
 
     classes = cube.load(document["collections"]["classes"], chunks=None).classes.values[0]
     permanent_2024 = truth["lake"]["permanent_km2"]["2024"] / truth["pixel_area_km2"]
@@ -172,10 +195,14 @@ def test_6_6_1_per_unit_tables_and_rasters(demo_env):
 @pytest.mark.slow
 def test_6_6_1_from_mndwi_of_the_annual_composites(demo_env):
     cube, truth = demo_env
-    document = _run("sdg-6-6-1", {"source": "mndwi", "geometry": _event(cube, "lake"), "units_layer": None})
+    document = _run(
+        "sdg-6-6-1", {"source": "mndwi", "geometry": _event(cube, "lake"), "units_layer": None}
+    )
     total = document["total"]
     # One composite a year: water in it is permanent; clouds and fill stripes leave gaps.
-    assert total["permanent_change_pct"] == pytest.approx(truth["lake"]["permanent_change_pct"], abs=5.0)
+    assert total["permanent_change_pct"] == pytest.approx(
+        truth["lake"]["permanent_change_pct"], abs=5.0
+    )
     assert total["reporting_seasonal_km2"] == 0.0
 
 
@@ -190,7 +217,9 @@ def test_15_1_1_drops_by_the_deforested_area_in_2012(demo_env):
     lost_km2 = total[2011]["forest_km2"] - total[2012]["forest_km2"]
     assert lost_km2 == pytest.approx(truth["deforestation"]["area_km2"], rel=0.01)
     drop_pct = total[2011]["forest_pct"] - total[2012]["forest_pct"]
-    assert drop_pct == pytest.approx(100 * truth["deforestation"]["area_km2"] / total[2012]["land_km2"], abs=0.1)
+    assert drop_pct == pytest.approx(
+        100 * truth["deforestation"]["area_km2"] / total[2012]["land_km2"], abs=0.1
+    )
     assert total[2024]["forest_km2"] == pytest.approx(total[2012]["forest_km2"], rel=1e-9)
     assert all(r["nodata_km2"] == 0 for r in document["total"])
     row = _row(document, "D2")  # the cleared patch lies in the north-east district
@@ -241,7 +270,9 @@ def test_11_3_1_lcrpgr_matches_the_truth_to_three_figures(demo_env, years):
     assert town["lcrpgr"] == pytest.approx(expected, rel=1e-4)
     expansion = cube.load(document["collections"]["expansion"], chunks=None).expansion.values[0]
     new_km2 = (expansion == 2).sum() * truth["pixel_area_km2"]
-    assert new_km2 == pytest.approx(urban["built_up_km2"][str(year_2)] - urban["built_up_km2"][str(year_1)], rel=0.01)
+    assert new_km2 == pytest.approx(
+        urban["built_up_km2"][str(year_2)] - urban["built_up_km2"][str(year_1)], rel=0.01
+    )
 
 
 def _burn_truth_km2(truth: dict[str, Any], part: str) -> float:
@@ -255,7 +286,9 @@ def test_burnt_area_over_the_scar_matches_core_and_ring(demo_env):
     total = document["total"]
     assert total["burnt_km2"] == pytest.approx(truth["burn_scar"]["area_km2"], rel=0.05)
     assert total["high_km2"] == pytest.approx(_burn_truth_km2(truth, "core"), rel=0.05)  # dNBR 0.85
-    assert total["moderate_low_km2"] == pytest.approx(_burn_truth_km2(truth, "ring"), rel=0.05)  # dNBR 0.35
+    assert total["moderate_low_km2"] == pytest.approx(
+        _burn_truth_km2(truth, "ring"), rel=0.05
+    )  # dNBR 0.35
     assert document["summary"]["series"] == "EN_LND_BURNT"
     severity = cube.load(document["collections"]["severity"], chunks=None).severity.values[0]
     assert set(np.unique(severity[np.isfinite(severity)])) <= {0.0, 2.0, 4.0}
@@ -271,7 +304,9 @@ def test_burnt_area_per_district(demo_env):
     assert document["total"]["burnt_km2"] == pytest.approx(truth["burn_scar"]["area_km2"], rel=0.05)
     rows = {r["unit_id"]: r for r in document["summary"]["rows"]}
     assert rows["D1"]["burnt_km2"] == 0 and rows["D3"]["burnt_km2"] == 0
-    assert rows["D2"]["high_km2"] > 0 and rows["D4"]["high_km2"] > 0  # the scar straddles the two districts
+    assert (
+        rows["D2"]["high_km2"] > 0 and rows["D4"]["high_km2"] > 0
+    )  # the scar straddles the two districts
 
 
 def _population_inside(cube, polygon: dict[str, Any], year: int) -> tuple[float, float]:
@@ -296,7 +331,10 @@ def test_13_1_1_with_the_scar_polygon_as_hazard(demo_env):
     assert total["population"] == pytest.approx(population, rel=1e-6)
     assert total["affected_persons"] == pytest.approx(affected, rel=0.01)
     assert total["affected_per_100k"] == pytest.approx(affected / population * 1e5, rel=0.01)
-    assert document["summary"]["series"] == "VC_DSR_DAFF" and document["summary"]["time_period"] == "2020"
+    assert (
+        document["summary"]["series"] == "VC_DSR_DAFF"
+        and document["summary"]["time_period"] == "2020"
+    )
     assert _row(document, "D1")["affected_per_100k"] == 0.0
 
 
@@ -304,7 +342,9 @@ def test_13_1_1_with_the_scar_polygon_as_hazard(demo_env):
 def test_13_1_1_with_a_burnt_area_result_as_hazard(demo_env):
     cube, truth = demo_env
     burnt = _run("burnt-area", {"geometry": _event(cube, "burn_scar"), "units_layer": None})
-    document = _run("sdg-13-1-1", {"hazard_product": burnt["collections"]["severity"], "units_layer": None})
+    document = _run(
+        "sdg-13-1-1", {"hazard_product": burnt["collections"]["severity"], "units_layer": None}
+    )
     ls = make_landscape(GRIDS[truth["size"]], np.random.default_rng(truth["seed"]))
     people = ts.population(ls, 2020)
     expected = people[ls.burn_core | ls.burn_ring].sum() / people.sum() * 1e5
@@ -319,9 +359,13 @@ def test_results_carry_their_lineage(demo_env):
     (dataset,) = cube.datasets(document["collections"]["expansion"])
     properties = dataset.metadata_doc["properties"]
     assert properties["sdgcube:process"] == "sdg-11-3-1"
-    assert properties["sdgcube:inputs"]["year_1"] == 2010 and properties["sdgcube:inputs"]["unit_ids"] == ["D4"]
+    assert properties["sdgcube:inputs"]["year_1"] == 2010 and properties["sdgcube:inputs"][
+        "unit_ids"
+    ] == ["D4"]
     years = ("2010", "2020")
-    expected = {str(ds.id) for p in ("built_up", "population") for y in years for ds in cube.datasets(p, y)}
+    expected = {
+        str(ds.id) for p in ("built_up", "population") for y in years for ds in cube.datasets(p, y)
+    }
     assert set(properties["sdgcube:input_datasets"]) == expected
     assert [r["unit_id"] for r in document["summary"]["rows"]] == ["D4"]
 
@@ -363,7 +407,9 @@ def test_a_job_on_dask_distributed(demo_env):
     inputs = {"geometry": _event(cube, "burn_scar"), "units_layer": None}
     job_store(settings).add(job_id, "burnt-area", {"inputs": inputs})
     payload = settings_payload(settings)
-    future = dask_client(settings).submit(run_job, payload, job_id, PROCESSES["burnt-area"], inputs, pure=False)
+    future = dask_client(settings).submit(
+        run_job, payload, job_id, PROCESSES["burnt-area"], inputs, pure=False
+    )
     assert future.result(timeout=300) == "successful", job_store(settings).get(job_id).message
     document = json.loads((job_dir(settings, job_id) / "result.json").read_text())
     assert document["total"]["burnt_km2"] == pytest.approx(truth["burn_scar"]["area_km2"], rel=0.05)

@@ -50,7 +50,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}: {self.log()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/?f=json", timeout=5).status_code == 200:
                     return
@@ -74,7 +76,9 @@ class Server:
     def log(self) -> str:
         return (self.settings.data_dir / "server.log").read_text(errors="replace")
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 120.0, what: str = "condition") -> None:
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 120.0, what: str = "condition"
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():

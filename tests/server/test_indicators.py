@@ -14,7 +14,9 @@ pytestmark = pytest.mark.slow
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 
 
-def test_async_sdg_15_3_1_job_serves_tiles_features_and_sdmx(served_demo, server, http: httpx.Client) -> None:
+def test_async_sdg_15_3_1_job_serves_tiles_features_and_sdmx(
+    served_demo, server, http: httpx.Client
+) -> None:
     _, cube, truth = served_demo
     response = http.post("/processes/sdg-15-3-1/execution", json={"inputs": {}},
                          headers={"Prefer": "respond-async"})  # fmt: skip
@@ -50,7 +52,9 @@ def test_async_sdg_15_3_1_job_serves_tiles_features_and_sdmx(served_demo, server
     assert degraded_km2 >= 0.95 * planted
 
     items = f"/collections/{summary['features_collection']}/items"
-    server.wait_for(lambda: http.get(items, params={"f": "json"}).status_code == 200, what="the summary layer")
+    server.wait_for(
+        lambda: http.get(items, params={"f": "json"}).status_code == 200, what="the summary layer"
+    )
     features = http.get(items, params={"f": "json"}).json()
     assert features["numberMatched"] == 4
     by_unit = {f["id"]: f["properties"] for f in features["features"]}
@@ -61,4 +65,6 @@ def test_async_sdg_15_3_1_job_serves_tiles_features_and_sdmx(served_demo, server
     assert sdmx.status_code == 200 and sdmx.headers["content-type"].startswith("text/csv")
     observations = list(csv.DictReader(io.StringIO(sdmx.text)))
     assert {o["SERIES"] for o in observations} == {"AG_LND_DGRD"}
-    assert {o["REF_AREA"]: float(o["OBS_VALUE"]) for o in observations}["D1"] == pytest.approx(rows["D1"]["degraded_pct"])
+    assert {o["REF_AREA"]: float(o["OBS_VALUE"]) for o in observations}["D1"] == pytest.approx(
+        rows["D1"]["degraded_pct"]
+    )

@@ -28,7 +28,13 @@ def _wait_final(http: httpx.Client, server, job_id: str) -> dict:
 def test_process_description_comes_from_the_input_model(server) -> None:
     description = Processes(server.url).process("band-math")
     assert description["inputs"]["expression"]["minOccurs"] == 1
-    assert description["inputs"]["reducer"]["schema"]["enum"] == ["mean", "median", "min", "max", "last"]
+    assert description["inputs"]["reducer"]["schema"]["enum"] == [
+        "mean",
+        "median",
+        "min",
+        "max",
+        "last",
+    ]
     assert "async-execute" in description["jobControlOptions"]
 
 
@@ -39,7 +45,10 @@ def test_sync_band_math_through_owslib(served_demo, server) -> None:
     ndvi = cube.load(product, chunks=None).value.values[0]
     bands = cube.load("sr_annual", time="2020", measurements=["red", "nir08"], mask_nodata=True,
                       mask_clouds=True, chunks=None)  # fmt: skip
-    red, nir = bands.red.values[0].astype("float32") / 1e4, bands.nir08.values[0].astype("float32") / 1e4
+    red, nir = (
+        bands.red.values[0].astype("float32") / 1e4,
+        bands.nir08.values[0].astype("float32") / 1e4,
+    )
     np.testing.assert_allclose(ndvi, (nir - red) / (nir + red), rtol=1e-5, atol=1e-6)
 
 
@@ -73,7 +82,9 @@ def test_async_band_math_job_end_to_end(server, http: httpx.Client) -> None:
         values = src.read(1)
     assert np.nanmin(values) >= -1 and np.nanmax(values) <= 1 and np.isfinite(values).mean() > 0.5
 
-    listed = http.get("/jobs", params={"status": "successful", "processID": "band-math", "f": "json"}).json()
+    listed = http.get(
+        "/jobs", params={"status": "successful", "processID": "band-math", "f": "json"}
+    ).json()
     assert job_id in [job["jobID"] for job in listed["jobs"]]
     assert all(job["status"] == "successful" for job in listed["jobs"])
     failed = http.get("/jobs", params={"status": "failed", "f": "json"}).json()["jobs"]
@@ -121,15 +132,23 @@ def test_dismissal(server, http: httpx.Client) -> None:
         ({"expression": "red", "crs": "EPSG:999999"}, "EPSG:999999"),
     ],
 )
-def test_bad_inputs_are_refused_before_a_job_exists(http: httpx.Client, inputs: dict, fragment: str) -> None:
+def test_bad_inputs_are_refused_before_a_job_exists(
+    http: httpx.Client, inputs: dict, fragment: str
+) -> None:
     before = http.get("/jobs", params={"f": "json"}).json()["numberMatched"]
-    response = http.post("/processes/band-math/execution", json={"inputs": inputs}, headers={"Prefer": "respond-async"})
+    response = http.post(
+        "/processes/band-math/execution",
+        json={"inputs": inputs},
+        headers={"Prefer": "respond-async"},
+    )
     assert response.status_code == 400, response.text
     assert fragment in response.json()["description"]
     assert http.get("/jobs", params={"f": "json"}).json()["numberMatched"] == before
 
 
-def test_a_job_orphaned_by_a_crash_fails_with_the_reason_after_restart(server, http: httpx.Client) -> None:
+def test_a_job_orphaned_by_a_crash_fails_with_the_reason_after_restart(
+    server, http: httpx.Client
+) -> None:
     import uuid
 
     import sqlalchemy as sa

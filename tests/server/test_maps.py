@@ -33,12 +33,19 @@ def _rgba(content: bytes) -> np.ndarray:
 def test_xyz_tile_has_data_and_outside_is_404(served_demo, http: httpx.Client) -> None:
     lon, lat = _centre(served_demo)
     tile = WEB_MERCATOR.tile(lon, lat, 14)
-    png = http.get(f"/tiles/collections/sr_annual/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png")
+    png = http.get(
+        f"/tiles/collections/sr_annual/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}.png"
+    )
     assert png.status_code == 200, png.text
     image = _rgba(png.content)
     assert image.shape[0] == 4 and (image[3] > 0).mean() > 0.9 and image[:3].std() > 5
     far = WEB_MERCATOR.tile(10.0, 50.0, 14)
-    assert http.get(f"/tiles/collections/sr_annual/tiles/WebMercatorQuad/14/{far.x}/{far.y}.png").status_code == 404
+    assert (
+        http.get(
+            f"/tiles/collections/sr_annual/tiles/WebMercatorQuad/14/{far.x}/{far.y}.png"
+        ).status_code
+        == 404
+    )
 
 
 def test_npy_tile_of_a_band_equals_the_cog(served_demo, http: httpx.Client) -> None:
@@ -63,7 +70,9 @@ def test_tilejson_points_at_the_mounted_tiles(served_demo, server, http: httpx.C
 
 def test_low_zoom_tile_over_the_whole_archive(http: httpx.Client) -> None:
     tile = WEB_MERCATOR.tile(177.94, -17.63, 2)
-    response = http.get(f"/tiles/collections/sr_annual/tiles/WebMercatorQuad/2/{tile.x}/{tile.y}.png")
+    response = http.get(
+        f"/tiles/collections/sr_annual/tiles/WebMercatorQuad/2/{tile.x}/{tile.y}.png"
+    )
     assert response.status_code == 200
 
 
@@ -120,8 +129,17 @@ def test_mapproxy_time_changes_the_picture(served_demo, server) -> None:
     _, cube, _ = served_demo
     bbox = cube.datasets("sr_annual")[0].extent.to_crs("EPSG:4326").boundingbox
     images = [
-        _rgba(wms.getmap(layers=["land_cover"], srs="EPSG:4326", bbox=tuple(bbox), size=(128, 128),
-                         format="image/png", transparent=True, time=when).read())  # fmt: skip
+        _rgba(
+            wms.getmap(
+                layers=["land_cover"],
+                srs="EPSG:4326",
+                bbox=tuple(bbox),
+                size=(128, 128),
+                format="image/png",
+                transparent=True,
+                time=when,
+            ).read()
+        )  # fmt: skip
         for when in ("2000-07-01", "2024-07-01")
     ]
     assert not np.array_equal(images[0], images[1])
@@ -154,7 +172,9 @@ def test_mapproxy_under_load_does_not_starve_the_tiler(served_demo, server) -> N
         for d in np.linspace(0.002, 0.03, 24)
     ]
     tile = WEB_MERCATOR.tile(lon, lat, 14)
-    direct = f"{server.url}/tiles/collections/sr_annual/tiles/WebMercatorQuad/14/{tile.x}/{tile.y}.png"
+    direct = (
+        f"{server.url}/tiles/collections/sr_annual/tiles/WebMercatorQuad/14/{tile.x}/{tile.y}.png"
+    )
     with concurrent.futures.ThreadPoolExecutor(16) as pool, httpx.Client(timeout=120) as client:
         futures = [pool.submit(client.get, url) for url in maps]
         direct_status = client.get(direct, timeout=30).status_code

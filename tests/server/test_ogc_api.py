@@ -32,15 +32,27 @@ def test_landing_conformance_and_collections(http: httpx.Client) -> None:
     assert any("ogcapi-coverages-1" in c for c in conforms)
     assert any("ogcapi-processes-1" in c for c in conforms)
     assert any("ogcapi-edr-1" in c for c in conforms)
-    collections = {c["id"]: c for c in http.get("/collections", params={"f": "json"}).json()["collections"]}
-    assert {"sr_annual", "land_cover", "surface_water", "population", "admin_units"} <= set(collections)
+    collections = {
+        c["id"]: c for c in http.get("/collections", params={"f": "json"}).json()["collections"]
+    }
+    assert {"sr_annual", "land_cover", "surface_water", "population", "admin_units"} <= set(
+        collections
+    )
     sr = http.get("/collections/sr_annual", params={"f": "json"}).json()
     assert sr["extent"]["temporal"]["interval"][0][0].startswith("2000-07-01")
     assert sr["extent"]["temporal"]["interval"][0][1].startswith("2024-07-01")
     assert sr["extent"]["spatial"]["grid"][0]["cellsCount"] == 200
-    assert any(link["href"].endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}.png") for link in sr["links"])
-    assert http.get("/", headers={"accept": "text/html"}).headers["content-type"].startswith("text/html")
-    assert http.get("/openapi", params={"f": "json"}).json()["paths"]["/collections/sr_annual/coverage"]
+    assert any(
+        link["href"].endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}.png") for link in sr["links"]
+    )
+    assert (
+        http.get("/", headers={"accept": "text/html"})
+        .headers["content-type"]
+        .startswith("text/html")
+    )
+    assert http.get("/openapi", params={"f": "json"}).json()["paths"][
+        "/collections/sr_annual/coverage"
+    ]
 
 
 def test_coverage_geotiff_equals_cube_load(served_demo, http: httpx.Client) -> None:
@@ -48,11 +60,18 @@ def test_coverage_geotiff_equals_cube_load(served_demo, http: httpx.Client) -> N
     bbox = _demo_bbox(cube)
     response = http.get(
         "/collections/sr_annual/coverage",
-        params={"f": "GTiff", "bbox": ",".join(map(str, bbox)), "datetime": "2015", "properties": "red,nir08"},
+        params={
+            "f": "GTiff",
+            "bbox": ",".join(map(str, bbox)),
+            "datetime": "2015",
+            "properties": "red,nir08",
+        },
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("image/tiff")
-    expected = cube.load("sr_annual", bbox=bbox, time="2015", measurements=["red", "nir08"], chunks=None)
+    expected = cube.load(
+        "sr_annual", bbox=bbox, time="2015", measurements=["red", "nir08"], chunks=None
+    )
     with rasterio.MemoryFile(response.content) as mem, mem.open() as src:
         assert src.count == 2
         assert src.descriptions == ("red", "nir08")
@@ -66,7 +85,10 @@ def test_coverage_geotiff_equals_cube_load(served_demo, http: httpx.Client) -> N
 def test_coverage_json_and_netcdf(served_demo, http: httpx.Client) -> None:
     _, cube, _ = served_demo
     bbox = ",".join(map(str, _demo_bbox(cube, 0.45)))
-    cov = http.get("/collections/land_cover/coverage", params={"f": "json", "bbox": bbox, "datetime": "2000/2020"})
+    cov = http.get(
+        "/collections/land_cover/coverage",
+        params={"f": "json", "bbox": bbox, "datetime": "2000/2020"},
+    )
     assert cov.status_code == 200, cov.text
     body = cov.json()
     assert body["domain"]["domainType"] == "Grid"
@@ -75,7 +97,9 @@ def test_coverage_json_and_netcdf(served_demo, http: httpx.Client) -> None:
     nt, ny, nx = body["ranges"]["land_cover"]["shape"]
     assert nt == 21 and ny * nx > 0 and len(body["ranges"]["land_cover"]["values"]) == nt * ny * nx
     assert {v for v in body["ranges"]["land_cover"]["values"] if v is not None} <= set(range(1, 8))
-    nc = http.get("/collections/population/coverage", params={"f": "NetCDF", "bbox": bbox, "datetime": "2020"})
+    nc = http.get(
+        "/collections/population/coverage", params={"f": "NetCDF", "bbox": bbox, "datetime": "2020"}
+    )
     assert nc.status_code == 200, nc.text
     data = xr.open_dataset(io.BytesIO(nc.content), engine="scipy")
     expected = cube.load("population", bbox=_demo_bbox(cube, 0.45), time="2020", chunks=None)
@@ -117,7 +141,9 @@ def test_unknown_collection_is_404(http: httpx.Client) -> None:
 
 
 def test_pixel_limit_says_the_limit(http: httpx.Client) -> None:
-    response = http.get("/collections/sr_annual/coverage", params={"datetime": "2000/2024", "f": "json"})
+    response = http.get(
+        "/collections/sr_annual/coverage", params={"datetime": "2000/2024", "f": "json"}
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "LimitExceeded"
@@ -159,7 +185,9 @@ def test_stac_catalog(http: httpx.Client) -> None:
     assert http.get("/stac/archive/sr_annual", params={"f": "json"}).json()["type"] == "Catalog"
 
 
-@pytest.mark.parametrize("path", ["/stac/archive/..%2F..%2F..%2F..%2Fetc", "/stac/archive/%2e%2e/%2e%2e/etc/passwd"])
+@pytest.mark.parametrize(
+    "path", ["/stac/archive/..%2F..%2F..%2F..%2Fetc", "/stac/archive/%2e%2e/%2e%2e/etc/passwd"]
+)
 def test_stac_paths_cannot_climb_out_of_the_archive(http: httpx.Client, path: str) -> None:
     response = http.get(path, params={"f": "json"})
     assert response.status_code == 404 and "root:" not in response.text

@@ -34,7 +34,9 @@ def test_two_workers_share_jobs_and_collections(server, http: httpx.Client) -> N
             codes = set()
             for _ in range(8):
                 with httpx.Client(base_url=server.url, timeout=60) as fresh:
-                    codes.add(fresh.get(f"/collections/{product}", params={"f": "json"}).status_code)
+                    codes.add(
+                        fresh.get(f"/collections/{product}", params={"f": "json"}).status_code
+                    )
             return codes == {200}
 
         server.wait_for(everywhere, what="the result collection on every worker")

@@ -10,11 +10,20 @@ from affine import Affine
 from sdgcube.datacube.cog import atomic_path, sha256_multihash, write_cog
 
 
-@pytest.mark.parametrize(("dtype", "categorical"), [("int16", False), ("uint8", True), ("float32", False)])
+@pytest.mark.parametrize(
+    ("dtype", "categorical"), [("int16", False), ("uint8", True), ("float32", False)]
+)
 def test_write_cog_layout_and_values(tmp_path, dtype, categorical):
     data = (np.random.default_rng(0).random((600, 700)) * 100).astype(dtype)
     target = tmp_path / "out.tif"
-    write_cog(data, target, crs="EPSG:32760", transform=Affine(30, 0, 0, 0, -30, 0), nodata=0, categorical=categorical)
+    write_cog(
+        data,
+        target,
+        crs="EPSG:32760",
+        transform=Affine(30, 0, 0, 0, -30, 0),
+        nodata=0,
+        categorical=categorical,
+    )
     with rasterio.open(target) as src:
         assert src.profile["tiled"] and src.compression.name == "deflate"
         assert src.overviews(1)[0] == 2

@@ -70,7 +70,11 @@ def test_burn_dnbr_matches_the_planted_severity(ls, zone):
         nir, swir = b["nir08"].astype(float), b["swir22"].astype(float)
         return (nir - swir) / (nir + swir)
 
-    mask = (ls.burn_core if zone == "core" else ls.burn_ring) & (pre["pixel_quality"] == 0) & (post["pixel_quality"] == 0)
+    mask = (
+        (ls.burn_core if zone == "core" else ls.burn_ring)
+        & (pre["pixel_quality"] == 0)
+        & (post["pixel_quality"] == 0)
+    )
     dnbr = (nbr(pre) - nbr(post))[mask]
     assert np.median(dnbr) == pytest.approx(ts.BURN_DNBR[zone], abs=0.03)
 

@@ -17,7 +17,9 @@ def test_landsat_item_maps_to_common_names(tmp_path):
     doc = item_to_eo3(item, "landsat")
     assert sorted(doc["measurements"]) == ["blue", "green", "nir08", "red", "swir16", "swir22"]
     assert doc["crs"] == "epsg:32633" and doc["grids"]["default"]["shape"] == [40, 50]
-    assert doc["measurements"]["red"]["path"].startswith("file://") and doc["measurements"]["red"]["path"].endswith("SR_B4.TIF")
+    assert doc["measurements"]["red"]["path"].startswith("file://") and doc["measurements"]["red"][
+        "path"
+    ].endswith("SR_B4.TIF")
     assert doc["properties"]["platform"] == "landsat-9"
     assert uuid.UUID(doc["id"]) == dataset_uuid(item)
 

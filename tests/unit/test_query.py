@@ -26,7 +26,10 @@ def test_norm_bbox_accepts(given, expected):
     assert norm_bbox(given) == expected
 
 
-@pytest.mark.parametrize("given", [(1, 2, 3), "a,b,c,d", (3, 2, 1, 4), (1, 4, 3, 2), (0, 0, float("nan"), 1), (1, 1, 1, 2)])
+@pytest.mark.parametrize(
+    "given",
+    [(1, 2, 3), "a,b,c,d", (3, 2, 1, 4), (1, 4, 3, 2), (0, 0, float("nan"), 1), (1, 1, 1, 2)],
+)
 def test_norm_bbox_rejects_with_the_value(given):
     with pytest.raises(InvalidRequest, match="bbox"):
         norm_bbox(given)
@@ -52,13 +55,17 @@ def test_norm_time_open_ends():
     assert start.startswith("1677") and end.startswith("2004-12-31")
 
 
-@pytest.mark.parametrize("given", ["yesterday", ("2005", "2001"), ("2001", "2002", "2003"), "2001-13"])
+@pytest.mark.parametrize(
+    "given", ["yesterday", ("2005", "2001"), ("2001", "2002", "2003"), "2001-13"]
+)
 def test_norm_time_rejects(given):
     with pytest.raises(InvalidRequest):
         norm_time(given)
 
 
-@pytest.mark.parametrize("given", ["EPSG:4326", 32760, "epsg:3857", "http://www.opengis.net/def/crs/EPSG/0/4326"])
+@pytest.mark.parametrize(
+    "given", ["EPSG:4326", 32760, "epsg:3857", "http://www.opengis.net/def/crs/EPSG/0/4326"]
+)
 def test_norm_crs_known(given):
     assert norm_crs_or_none(given).epsg in (4326, 32760, 3857)
 
@@ -68,7 +75,9 @@ def test_norm_crs_unknown_names_the_value():
         norm_crs_or_none("EPSG:999999")
 
 
-@pytest.mark.parametrize(("given", "expected"), [(30, (30.0, 30.0)), ((10, -20), (10.0, 20.0)), (None, None)])
+@pytest.mark.parametrize(
+    ("given", "expected"), [(30, (30.0, 30.0)), ((10, -20), (10.0, 20.0)), (None, None)]
+)
 def test_norm_resolution(given, expected):
     assert norm_resolution(given) == expected
 
@@ -81,7 +90,9 @@ def test_norm_resolution_rejects(given):
 
 def test_norm_geometry_from_feature_and_rejects_invalid():
     square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
-    assert norm_geometry({"type": "Feature", "geometry": square, "properties": {}}).area == pytest.approx(1.0)
+    assert norm_geometry(
+        {"type": "Feature", "geometry": square, "properties": {}}
+    ).area == pytest.approx(1.0)
     bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
     with pytest.raises(InvalidRequest):
         norm_geometry(bowtie)

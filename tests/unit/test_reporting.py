@@ -52,7 +52,9 @@ def test_class_area_by_unit_matches_a_numpy_reference(dtype: str) -> None:
 
 def test_class_area_by_unit_refuses_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="shapes differ"):
-        class_area_by_unit(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 2)), n_units=1, class_values=[0])
+        class_area_by_unit(
+            np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 2)), n_units=1, class_values=[0]
+        )
 
 
 @pytest.mark.parametrize(

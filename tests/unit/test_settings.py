@@ -29,7 +29,9 @@ def test_defaults_are_embedded_and_per_user():
 
 def test_environment_overrides_yaml(monkeypatch, tmp_path):
     config = tmp_path / "site.yaml"
-    config.write_text("port: 6001\ndask_address: tcp://sched:8786\nlimits:\n  max_job_area_km2: 12.5\n")
+    config.write_text(
+        "port: 6001\ndask_address: tcp://sched:8786\nlimits:\n  max_job_area_km2: 12.5\n"
+    )
     monkeypatch.setenv("SDGCUBE_CONFIG", str(config))
     monkeypatch.setenv("SDGCUBE_PORT", "7000")
     monkeypatch.setenv("SDGCUBE_LIMITS__MAX_PIXELS", "1000")
@@ -50,7 +52,9 @@ def test_masked_config_hides_the_password():
     assert "s3cret" not in shown and "odc:***@db.example:5432/cube" in shown
 
 
-@pytest.mark.parametrize("field, value", [("port", 0), ("limits", {"max_pixels": -1}), ("unknown", 1)])
+@pytest.mark.parametrize(
+    "field, value", [("port", 0), ("limits", {"max_pixels": -1}), ("unknown", 1)]
+)
 def test_invalid_values_are_rejected(field, value):
     with pytest.raises(ValidationError):
         Settings(**{field: value})

@@ -49,13 +49,18 @@ def band_fields(product: ProductSummary) -> dict[str, dict[str, Any]]:
 
 def select_times(product: ProductSummary, datetime_: str | None) -> list[pd.Timestamp]:
     """The product's time slices within ``datetime_``; the latest slice alone when it is not given."""
-    times = [pd.Timestamp(t).tz_convert(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t) for t in product.times]
+    times = [
+        pd.Timestamp(t).tz_convert(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t)
+        for t in product.times
+    ]
     if not datetime_:
         return times[-1:]
     try:
         lo, hi = norm_time(datetime_)  # type: ignore[misc]
     except InvalidRequest as exc:
-        raise InvalidRequest(f"datetime {datetime_!r} is not an instant or interval: {exc}") from None
+        raise InvalidRequest(
+            f"datetime {datetime_!r} is not an instant or interval: {exc}"
+        ) from None
     chosen = [t for t in times if pd.Timestamp(lo) <= t <= pd.Timestamp(hi)]
     if not chosen:
         raise InvalidRequest(
@@ -105,7 +110,10 @@ class CubeCoverageProvider(BaseProvider):
         minx, miny, maxx, maxy = summary.bbox
         width = max(1, self._coverage_properties["width"])
         height = max(1, self._coverage_properties["height"])
-        axes = [("Lon", minx, maxx, (maxx - minx) / width), ("Lat", miny, maxy, (maxy - miny) / height)]
+        axes = [
+            ("Lon", minx, maxx, (maxx - minx) / width),
+            ("Lat", miny, maxy, (maxy - miny) / height),
+        ]
         return {
             "type": "DomainSet",
             "generalGrid": {
@@ -167,21 +175,37 @@ class CubeCoverageProvider(BaseProvider):
         names = list(query.properties or self.bands)
         unknown = sorted(set(names) - set(self.bands))
         if unknown:
-            raise InvalidRequest(f"properties {unknown} are not bands of {self.data!r} ({sorted(self.bands)})")
+            raise InvalidRequest(
+                f"properties {unknown} are not bands of {self.data!r} ({sorted(self.bands)})"
+            )
         times = select_times(self.summary, query.datetime)
         plan = plan_coverage(
-            query, self.summary, max_pixels=self.settings.limits.max_pixels, bands=len(names), times=len(times)
+            query,
+            self.summary,
+            max_pixels=self.settings.limits.max_pixels,
+            bands=len(names),
+            times=len(times),
         )
         time_range = (times[0].isoformat(), times[-1].isoformat())
         if query.scale_size is None and query.scale_factor is None:
-            area: dict[str, Any] = {"bbox": query.bbox, "bbox_crs": query.bbox_crs.to_wkt()} if query.bbox else {}
+            area: dict[str, Any] = (
+                {"bbox": query.bbox, "bbox_crs": query.bbox_crs.to_wkt()} if query.bbox else {}
+            )
         elif query.scale_size is not None and query.bbox is not None:
             # A size asked for along the request's own axes means a grid in the request's CRS.
             width, height = query.scale_size
-            area = {"geobox": GeoBox.from_bbox(query.bbox, query.bbox_crs.to_wkt(), shape=(height, width))}
+            area = {
+                "geobox": GeoBox.from_bbox(
+                    query.bbox, query.bbox_crs.to_wkt(), shape=(height, width)
+                )
+            }
         else:
-            area = {"geobox": GeoBox.from_bbox(plan.bbox, self.crs, shape=(plan.height, plan.width))}
-        data = cube_for(self.settings.data_dir).load(self.data, time=time_range, measurements=names, chunks=None, **area)
+            area = {
+                "geobox": GeoBox.from_bbox(plan.bbox, self.crs, shape=(plan.height, plan.width))
+            }
+        data = cube_for(self.settings.data_dir).load(
+            self.data, time=time_range, measurements=names, chunks=None, **area
+        )
         if data.sizes.get("time", 0) == 0:
             raise NoData(f"no data of {self.data!r} in the requested area and time")
         return data

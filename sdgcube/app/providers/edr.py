@@ -46,7 +46,9 @@ class CubeEDRProvider(BaseEDRProvider):
         names = [n for n in (select_properties or []) if n] or list(self.bands)
         unknown = sorted(set(names) - set(self.bands))
         if unknown:
-            raise ProviderInvalidQueryError(user_msg=f"parameter-name {unknown} not in {sorted(self.bands)}")
+            raise ProviderInvalidQueryError(
+                user_msg=f"parameter-name {unknown} not in {sorted(self.bands)}"
+            )
         return names
 
     def _load(self, geometry: BaseGeometry, names: list[str], datetime_: str | None) -> xr.Dataset:
@@ -59,7 +61,9 @@ class CubeEDRProvider(BaseEDRProvider):
             raise ProviderNoDataError(user_msg=str(exc)) from None
         except InvalidRequest as exc:
             raise ProviderInvalidQueryError(user_msg=str(exc)) from None
-        values = data.sizes.get("time", 0) * int(np.prod([data.sizes[d] for d in data.dims if d != "time"]))
+        values = data.sizes.get("time", 0) * int(
+            np.prod([data.sizes[d] for d in data.dims if d != "time"])
+        )
         if values * len(names) > self.settings.limits.max_pixels:
             raise ProviderInvalidQueryError(
                 user_msg=str(LimitExceeded(f"the query reads {values * len(names):,} values, more than this "
@@ -76,7 +80,9 @@ class CubeEDRProvider(BaseEDRProvider):
         spatial = [d for d in data.dims if d != "time"]
         centre = {d: data.sizes[d] // 2 for d in spatial}
         pixel = data.isel(centre)
-        return point_series_json(pixel.astype("float64"), self.bands, x=wkt.x, y=wkt.y, crs_uri=CRS84)
+        return point_series_json(
+            pixel.astype("float64"), self.bands, x=wkt.x, y=wkt.y, crs_uri=CRS84
+        )
 
     def area(self, wkt: BaseGeometry, datetime_: str | None = None, select_properties: list[str] | None = None,
              **kwargs: Any) -> dict[str, Any]:  # fmt: skip
@@ -88,4 +94,6 @@ class CubeEDRProvider(BaseEDRProvider):
         inside = rasterize(Geometry(mapping(wkt), "EPSG:4326").to_crs(geobox.crs), geobox)
         spatial = [d for d in data.dims if d != "time"]
         mean = data.astype("float64").where(inside).mean(dim=spatial, skipna=True)
-        return point_series_json(mean, self.bands, x=wkt.centroid.x, y=wkt.centroid.y, crs_uri=CRS84)
+        return point_series_json(
+            mean, self.bands, x=wkt.centroid.x, y=wkt.centroid.y, crs_uri=CRS84
+        )

@@ -47,7 +47,11 @@ def _place_buildings(rng: np.random.Generator, road: Polygon, count: int) -> lis
             break
         candidate = affinity.translate(_footprint(rng), *rng.uniform(0, CHIP_SIZE, size=2))
         clear = candidate.buffer(3)
-        if frame.contains(candidate) and not clear.intersects(road) and not any(clear.intersects(p) for p in placed):
+        if (
+            frame.contains(candidate)
+            and not clear.intersects(road)
+            and not any(clear.intersects(p) for p in placed)
+        ):
             placed.append(candidate)
     return placed
 
@@ -58,7 +62,9 @@ def make_chip(rng: np.random.Generator) -> Chip:
     rgb = np.empty((3, *shape))
     rgb[:] = np.array([95, 125, 70])[:, None, None]
     angle = rng.uniform(-30, 30)
-    road = affinity.rotate(box(-CHIP_SIZE, CHIP_SIZE / 2 - 6, 2 * CHIP_SIZE, CHIP_SIZE / 2 + 6), angle)
+    road = affinity.rotate(
+        box(-CHIP_SIZE, CHIP_SIZE / 2 - 6, 2 * CHIP_SIZE, CHIP_SIZE / 2 + 6), angle
+    )
     road_mask = rasterize([road], out_shape=shape).astype(bool)
     rgb[:, road_mask] = np.array([110, 110, 108])[:, None]
     buildings = _place_buildings(rng, road, int(rng.integers(8, 16)))

@@ -92,35 +92,62 @@ def _chip_origin(ls: Landscape, index: int, count: int) -> Affine:
     x0 = t.c + centre.x * t.a - side * CHIP_SIZE * CHIP_PIXEL / 2
     y0 = t.f + centre.y * t.e + side * CHIP_SIZE * CHIP_PIXEL / 2
     row, col = divmod(index, side)
-    return Affine(CHIP_PIXEL, 0, x0 + col * CHIP_SIZE * CHIP_PIXEL, 0, -CHIP_PIXEL, y0 - row * CHIP_SIZE * CHIP_PIXEL)
+    return Affine(
+        CHIP_PIXEL,
+        0,
+        x0 + col * CHIP_SIZE * CHIP_PIXEL,
+        0,
+        -CHIP_PIXEL,
+        y0 - row * CHIP_SIZE * CHIP_PIXEL,
+    )
 
 
-def _chip_jobs(ls: Landscape, size: str, seed: int, truth: list[dict[str, Any]]) -> Iterator[DemoJob]:
+def _chip_jobs(
+    ls: Landscape, size: str, seed: int, truth: list[dict[str, Any]]
+) -> Iterator[DemoJob]:
     when = datetime(2020, 6, 1, tzinfo=UTC)
     count = CHIPS_PER_SIZE[size]
     for index in range(count):
         chip = make_chip(_rng(seed, f"chip/{index}"))
         transform = _chip_origin(ls, index, count)
-        truth.append({"chip": index, "buildings": chip.buildings, "building_pixels": int(chip.labels.sum())})
+        truth.append(
+            {"chip": index, "buildings": chip.buildings, "building_pixels": int(chip.labels.sum())}
+        )
 
         def rgb(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:
             return [
-                _band_asset(folder, name, chip.rgb[i], transform, nodata=0, unit="1", common_name=name)
+                _band_asset(
+                    folder, name, chip.rgb[i], transform, nodata=0, unit="1", common_name=name
+                )
                 for i, name in enumerate(("red", "green", "blue"))
             ]
 
         def labels(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:
-            return [_band_asset(folder, "building", chip.labels, transform, nodata=255, unit="class", categorical=True)]
+            return [
+                _band_asset(
+                    folder,
+                    "building",
+                    chip.labels,
+                    transform,
+                    nodata=255,
+                    unit="class",
+                    categorical=True,
+                )
+            ]
 
         yield DemoJob("hires_rgb", when, f"hires_rgb/{index}", rgb)
         yield DemoJob("building_labels", when, f"building_labels/{index}", labels)
 
 
-def demo_jobs(ls: Landscape, size: str, seed: int, chip_truth: list[dict[str, Any]]) -> Iterator[DemoJob]:
+def demo_jobs(
+    ls: Landscape, size: str, seed: int, chip_truth: list[dict[str, Any]]
+) -> Iterator[DemoJob]:
     """Every dataset of the archive, in time order within each product."""
     for year in ts.YEARS:
         when = datetime(year, 7, 1, tzinfo=UTC)
-        yield DemoJob("sr_annual", when, f"sr/{year}", _composite_writer(ls, year, _rng(seed, f"sr/{year}")))
+        yield DemoJob(
+            "sr_annual", when, f"sr/{year}", _composite_writer(ls, year, _rng(seed, f"sr/{year}"))
+        )
         yield DemoJob("land_cover", when, f"lc/{year}",
                       _single(ls, "land_cover", lambda y=year: ts.land_cover(ls, y), nodata=0, unit="class", categorical=True))  # fmt: skip
         gap = int(_rng(seed, f"gap/{year}").integers(len(ts.QUARTER_DATES)))
@@ -153,7 +180,9 @@ def _remove_previous(dc: Datacube, demo_dir: Path, keep: set[str]) -> None:
     manifest = demo_dir / "manifest.json"
     if not manifest.exists():
         return
-    old = [entry for entry in json.loads(manifest.read_text())["datasets"] if entry["id"] not in keep]
+    old = [
+        entry for entry in json.loads(manifest.read_text())["datasets"] if entry["id"] not in keep
+    ]
     ids = [entry["id"] for entry in old if dc.index.datasets.has(entry["id"])]
     if ids:
         dc.index.datasets.archive(ids)
@@ -209,6 +238,9 @@ def generate_demo(
     _write_json(demo_dir / "manifest.json", {"size": size, "seed": seed, "datasets": manifest})
     # The districts become the ``admin_units`` collection, in the same database as the index.
     vector_store_at(dc.index.environment.db_url).load_file(
-        demo_dir / "admin_units.geojson", name="admin_units", id_field="unit_id", title="Demo districts"
+        demo_dir / "admin_units.geojson",
+        name="admin_units",
+        id_field="unit_id",
+        title="Demo districts",
     )
     return truth

@@ -59,7 +59,9 @@ class Landscape:
     """Planted-event shapes in pixel coordinates (x = column, y = row)."""
 
     def lake_disc(self, radius_fraction: float) -> np.ndarray:
-        return _inside(_disc(self.shapes["lake"].centroid, self.lake_radius * radius_fraction), self.grid)
+        return _inside(
+            _disc(self.shapes["lake"].centroid, self.lake_radius * radius_fraction), self.grid
+        )
 
     @property
     def lake_radius(self) -> float:
@@ -90,7 +92,9 @@ def _island(grid: DemoGrid, rng: np.random.Generator) -> Polygon:
     n = grid.size
     phase = rng.uniform(0, 2 * np.pi, size=2)
     theta = np.linspace(0, 2 * np.pi, 361)[:-1]
-    radius = 0.42 * n * (1 + 0.07 * np.sin(3 * theta + phase[0]) + 0.04 * np.sin(5 * theta + phase[1]))
+    radius = (
+        0.42 * n * (1 + 0.07 * np.sin(3 * theta + phase[0]) + 0.04 * np.sin(5 * theta + phase[1]))
+    )
     return Polygon(np.c_[n / 2 + radius * np.cos(theta), n / 2 + radius * np.sin(theta)])
 
 
@@ -105,7 +109,9 @@ def make_landscape(grid: DemoGrid, rng: np.random.Generator) -> Landscape:
         "forest": _disc(Point(0.62 * n, 0.36 * n), 0.22 * n),
         "rangeland": _disc(Point(0.35 * n, 0.68 * n), 0.12 * n),
         "deforestation": box(0.58 * n, 0.24 * n, 0.70 * n, 0.33 * n),
-        "burn_scar": affinity.scale(Point(0.70 * n, 0.50 * n).buffer(1.0, resolution=64), 0.07 * n, 0.045 * n),
+        "burn_scar": affinity.scale(
+            Point(0.70 * n, 0.50 * n).buffer(1.0, resolution=64), 0.07 * n, 0.045 * n
+        ),
         "town": _disc(Point(0.62 * n, 0.72 * n), 0.10 * n),
     }
     shapes["burn_core"] = affinity.scale(shapes["burn_scar"], 0.6, 0.6)
@@ -120,7 +126,12 @@ def make_landscape(grid: DemoGrid, rng: np.random.Generator) -> Landscape:
         coast=coast,
         forest=forest & ~masks["deforestation"],
         rangeland=masks["rangeland"] & ~coast,
-        cropland=land & ~coast & ~forest & ~masks["rangeland"] & ~lake & (_pixel_centres(grid)[1] > 0.55 * n),
+        cropland=land
+        & ~coast
+        & ~forest
+        & ~masks["rangeland"]
+        & ~lake
+        & (_pixel_centres(grid)[1] > 0.55 * n),
         deforested=masks["deforestation"] & forest,
         burn_core=masks["burn_core"] & forest,
         burn_ring=masks["burn_scar"] & ~masks["burn_core"] & forest,

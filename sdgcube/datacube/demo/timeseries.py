@@ -60,7 +60,14 @@ SOC_LOSS = {"deforested": 0.20, "rangeland": 0.15}
 TREE, GRASS, CROP, WETLAND, ARTIFICIAL, OTHER, WATER = range(1, 8)
 _NDVI = {TREE: 0.82, GRASS: 0.55, CROP: 0.62, WETLAND: 0.35, ARTIFICIAL: 0.18, OTHER: 0.12}
 _SOC = {TREE: 90, GRASS: 55, CROP: 45, WETLAND: 120, ARTIFICIAL: 30, OTHER: 20}
-_WATER_SR = {"blue": 0.08, "green": 0.07, "red": 0.03, "nir08": 0.02, "swir16": 0.012, "swir22": 0.008}
+_WATER_SR = {
+    "blue": 0.08,
+    "green": 0.07,
+    "red": 0.03,
+    "nir08": 0.02,
+    "swir16": 0.012,
+    "swir22": 0.008,
+}
 
 
 def town_radius(ls: Landscape, year: int) -> float:
@@ -112,7 +119,9 @@ def clean_ndvi(ls: Landscape, year: int) -> np.ndarray:
     for code, value in _NDVI.items():
         ndvi[lc == code] = value
     ndvi += 0.04 * ls.relief
-    ndvi[ls.rangeland] = RANGELAND_NDVI_2000 + RANGELAND_SLOPE * (year - 2000) + 0.02 * ls.relief[ls.rangeland]
+    ndvi[ls.rangeland] = (
+        RANGELAND_NDVI_2000 + RANGELAND_SLOPE * (year - 2000) + 0.02 * ls.relief[ls.rangeland]
+    )
     if year == DEFORESTATION_YEAR:
         ndvi[ls.deforested] = 0.30
     burn = _burn_factor(year)
@@ -128,7 +137,14 @@ def _reflectance_from_ndvi(ndvi: np.ndarray) -> dict[str, np.ndarray]:
     green = 0.5 * red + 0.04 + 0.02 * green_veg
     swir16 = 0.30 - 0.18 * green_veg
     swir22 = 0.22 - 0.16 * green_veg
-    return {"blue": 0.6 * green + 0.01, "green": green, "red": red, "nir08": nir, "swir16": swir16, "swir22": swir22}
+    return {
+        "blue": 0.6 * green + 0.01,
+        "green": green,
+        "red": red,
+        "nir08": nir,
+        "swir16": swir16,
+        "swir22": swir22,
+    }
 
 
 def _nbr(bands: dict[str, np.ndarray]) -> np.ndarray:
@@ -165,7 +181,11 @@ def annual_composite(ls: Landscape, year: int, rng: np.random.Generator) -> dict
     pq[water] |= 8
     pq[cloud] |= 2
     pq[cloud_shadow] |= 4
-    fill = ((np.add.outer(np.arange(ls.grid.size), np.arange(ls.grid.size)) % 25) < 2) if year in SLC_OFF_YEARS else None
+    fill = (
+        ((np.add.outer(np.arange(ls.grid.size), np.arange(ls.grid.size)) % 25) < 2)
+        if year in SLC_OFF_YEARS
+        else None
+    )
     out: dict[str, np.ndarray] = {}
     for name, value in bands.items():
         value = value + rng.normal(0, 0.002, ls.grid.shape)
@@ -181,7 +201,9 @@ def annual_composite(ls: Landscape, year: int, rng: np.random.Generator) -> dict
     return out
 
 
-def water_observation(ls: Landscape, year: int, quarter: int, gap_quarter: int, rng: np.random.Generator) -> np.ndarray:
+def water_observation(
+    ls: Landscape, year: int, quarter: int, gap_quarter: int, rng: np.random.Generator
+) -> np.ndarray:
     """One quarterly water observation (0 dry, 1 water, 255 no observation).
 
     Clouds hide pixels in one quarter a year only, so every pixel keeps a wet and a dry look."""

@@ -41,7 +41,11 @@ def _lake(ls: Landscape) -> dict[str, Any]:
         "permanent_km2": permanent,
         "seasonal_km2": seasonal,
         "water_fraction": {
-            y: round((ts.permanent_lake(ls, y).sum() + wet_share * ts.seasonal_lake(ls, y).sum()) / region, 6)
+            y: round(
+                (ts.permanent_lake(ls, y).sum() + wet_share * ts.seasonal_lake(ls, y).sum())
+                / region,
+                6,
+            )
             for y in ts.YEARS
         },
         "baseline_2000_2004_permanent_km2": round(baseline, 6),
@@ -61,11 +65,16 @@ def _urban(ls: Landscape) -> dict[str, Any]:
     return {
         "built_up_km2": built,
         "population": {y: round(p, 3) for y, p in pop.items()},
-        "lcrpgr": {"2000-2020": round(lcrpgr(2000, 2020), 6), "2010-2020": round(lcrpgr(2010, 2020), 6)},
+        "lcrpgr": {
+            "2000-2020": round(lcrpgr(2000, 2020), 6),
+            "2010-2020": round(lcrpgr(2010, 2020), 6),
+        },
     }
 
 
-def truth_document(ls: Landscape, *, size: str, seed: int, chips: list[dict[str, Any]]) -> dict[str, Any]:
+def truth_document(
+    ls: Landscape, *, size: str, seed: int, chips: list[dict[str, Any]]
+) -> dict[str, Any]:
     soc_degraded = (ls.deforested | ls.rangeland) & ls.land
     return {
         "size": size,
@@ -121,7 +130,12 @@ def events_geojson(ls: Landscape) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": name, "properties": {"event": name}, "geometry": _to_wgs84(ls.shapes[name], ls)}
+            {
+                "type": "Feature",
+                "id": name,
+                "properties": {"event": name},
+                "geometry": _to_wgs84(ls.shapes[name], ls),
+            }
             for name in names
         ],
     }
