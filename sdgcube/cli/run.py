@@ -82,19 +82,18 @@ def run(
         if process not in PROCESSES:
             raise fail(f"unknown process {process!r}; one of {sorted(PROCESSES)}")
         processor = load_processor(PROCESSES[process])
-        parsed = processor.parse(values)
         with open_cube(settings) as cube:
-            processor.check(parsed, cube)
+            plan = processor.prepare(values, cube)
         store = job_store(settings)
         job_id = str(uuid.uuid4())
-        store.add(job_id, process, parsed.model_dump(mode="json"))
+        store.add(job_id, process, plan.inputs.model_dump(mode="json"))
         worker = threading.Thread(
             target=run_job,
             args=(
                 settings_payload(settings),
                 job_id,
                 PROCESSES[process],
-                parsed.model_dump(mode="json"),
+                plan,
             ),
         )
         worker.start()

@@ -18,13 +18,20 @@ from sdgcube.datacube.cube import Cube
 from sdgcube.errors import InvalidRequest
 from sdgcube.processes.context import JobContext, local_context
 
-__all__ = ["CubeProcessor", "ProcessInputs", "ProcessResult", "describe"]
+__all__ = ["CubeProcessor", "Plan", "ProcessInputs", "ProcessResult", "describe"]
 
 
 class ProcessInputs(BaseModel):
     """Base of every process's input model: unknown inputs are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a checked request resolves to; this, not the raw inputs, travels to the Dask worker."""
+
+    inputs: ProcessInputs
 
 
 @dataclass(frozen=True)
@@ -107,15 +114,23 @@ class CubeProcessor(BaseProcessor):
     def check(self, inputs: ProcessInputs, cube: Cube) -> None:
         """Refuse inputs the index can tell are wrong (unknown product, area over the limit)."""
 
+    def prepare(self, data: dict[str, Any], cube: Cube) -> Plan:
+        """Parse and check a request; the plan it returns is what a job runs."""
+        inputs = self.parse(data)
+        self.check(inputs, cube)
+        return Plan(inputs)
+
     def run(self, inputs: ProcessInputs, ctx: JobContext) -> ProcessResult:
         raise NotImplementedError
+
+    def run_plan(self, plan: Plan, ctx: JobContext) -> ProcessResult:
+        """Run a prepared plan (the job's entry point)."""
+        return self.run(plan.inputs, ctx)
 
     def execute(
         self, data: dict[str, Any], outputs: dict[str, Any] | None = None
     ) -> tuple[str, Any]:
         """pygeoapi's contract, for running a process outside any job."""
         with local_context() as ctx:
-            inputs = self.parse(data)
-            self.check(inputs, ctx.cube)
-            result = self.run(inputs, ctx)
+            result = self.run_plan(self.prepare(data, ctx.cube), ctx)
         return result.mimetype, result.document

@@ -22,6 +22,7 @@ from distributed import Client, Future, LocalCluster, fire_and_forget
 
 from sdgcube.datacube.cog import atomic_path
 from sdgcube.errors import JobCancelled, SdgcubeError
+from sdgcube.processes.base import Plan
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.jobs import ACTIVE, job_store
 from sdgcube.settings import Settings
@@ -70,14 +71,14 @@ def settings_payload(settings: Settings) -> dict[str, Any]:
     return payload
 
 
-def submit_job(settings: Settings, job_id: str, processor: str, inputs: dict[str, Any]) -> Future:
+def submit_job(settings: Settings, job_id: str, processor: str, plan: Plan) -> Future:
     """Queue a job on the cluster; it runs even if nobody waits for it."""
     future = dask_client(settings).submit(
         run_job,
         settings_payload(settings),
         job_id,
         processor,
-        inputs,
+        plan,
         key=task_key(job_id),
         pure=False,
     )
@@ -95,9 +96,7 @@ def _write_result(path: Path, document: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(document, indent=2, default=str))
 
 
-def run_job(
-    settings_payload: dict[str, Any], job_id: str, processor: str, inputs: dict[str, Any]
-) -> str:
+def run_job(settings_payload: dict[str, Any], job_id: str, processor: str, plan: Plan) -> str:
     """The Dask task: run one job and record its outcome. Returns the final status."""
     settings = Settings(**settings_payload)
     store = job_store(settings)
@@ -116,7 +115,7 @@ def run_job(
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
     try:
         process = load_processor(processor)
-        result = process.run(process.parse(inputs), ctx)
+        result = process.run_plan(plan, ctx)
         location = folder / "result.json"
         _write_result(location, result.document)
         if not store.finish(job_id, "successful", "Job complete", progress=100, mimetype=result.mimetype,

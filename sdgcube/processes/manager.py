@@ -19,7 +19,7 @@ from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
 from sdgcube.datacube.cube import open_cube
 from sdgcube.errors import IndexUnavailable, InvalidRequest, LimitExceeded, NoData, UnknownProduct
-from sdgcube.processes.base import CubeProcessor
+from sdgcube.processes.base import CubeProcessor, Plan
 from sdgcube.processes.executor import cancel_job, job_dir, submit_job
 from sdgcube.processes.jobs import ACTIVE, job_store
 from sdgcube.settings import Settings
@@ -97,15 +97,13 @@ class CubeJobManager(BaseManager):
         shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)
         return True
 
-    def _checked_inputs(self, processor: CubeProcessor, data: dict[str, Any]) -> dict[str, Any]:
+    def _plan(self, processor: CubeProcessor, data: dict[str, Any]) -> Plan:
         try:
-            inputs = processor.parse(data)
             with open_cube(self.settings) as cube:
-                processor.check(inputs, cube)
+                return processor.prepare(data, cube)
         except tuple(_CHECK_ERRORS) as exc:
             status, code = next(v for k, v in _CHECK_ERRORS.items() if isinstance(exc, k))
             raise InvalidProcessInput(str(exc), code, status) from None
-        return inputs.model_dump(mode="json")
 
     def execute_process(
         self,
@@ -117,12 +115,12 @@ class CubeJobManager(BaseManager):
         requested_response: str | None = "raw",
     ) -> tuple[str, str, Any, JobStatus, dict[str, str] | None]:
         processor = self.get_processor(process_id)
-        inputs = self._checked_inputs(processor, data_dict)
+        plan = self._plan(processor, data_dict)
         job_id = str(uuid.uuid4())
-        self.store.add(job_id, process_id, inputs)
+        self.store.add(job_id, process_id, plan.inputs.model_dump(mode="json"))
         reference = self.processes[process_id]["processor"]["name"]
         try:
-            future = submit_job(self.settings, job_id, reference, inputs)
+            future = submit_job(self.settings, job_id, reference, plan)
         except OSError as exc:
             self.store.finish(job_id, "failed", f"the Dask scheduler could not be reached: {exc}")
             raise InvalidProcessInput(

@@ -17,6 +17,7 @@ from odc.geo.xr import rasterize
 
 from sdgcube.datacube.areas import pixel_area_km2
 from sdgcube.errors import InvalidRequest, NoData
+from sdgcube.processes.base import Plan
 from sdgcube.processes.context import local_context
 from sdgcube.processes.executor import dask_client, job_dir, run_job, settings_payload
 from sdgcube.processes.jobs import job_store
@@ -302,7 +303,7 @@ def test_a_job_on_the_dask_cluster(demo):
     inputs = {"geometry": _rangeland_geometry(cube), "units_layer": None}
     job_store(settings).add(job_id, "sdg-15-3-1", {"inputs": inputs})
     future = dask_client(settings).submit(run_job, settings_payload(settings), job_id, PROCESSES["sdg-15-3-1"],
-                                          inputs, pure=False)  # fmt: skip
+                                          Plan(Sdg1531Inputs.model_validate(inputs)), pure=False)  # fmt: skip
     assert future.result(timeout=300) == "successful"
     job = job_store(settings).get(job_id)
     assert (job.status, job.progress) == ("successful", 100)
