@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import xarray as xr
 from datacube import Datacube
@@ -64,7 +64,7 @@ class Cube:
     def close(self) -> None:
         self.dc.close()
 
-    def __enter__(self) -> Cube:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -61,7 +61,7 @@ def norm_db_url(url: str) -> str:
     """Normalise a PostgreSQL URL to the psycopg2 dialect that ODC's drivers use."""
     try:
         parsed = make_url(url)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's URL parser raises several types
         raise ConfigError(f"database URL {url!r} cannot be parsed: {exc}") from None
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"database URL must be PostgreSQL, not {parsed.get_backend_name()!r}")

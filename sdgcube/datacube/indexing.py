@@ -98,7 +98,7 @@ def read_items(source: str | Path) -> Iterator[pystac.Item]:
 def _items_in(source: str | Path) -> Iterator[pystac.Item]:
     try:
         stac_object = pystac.read_file(str(source))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pystac fails on a bad file in many ways: all mean this
         raise IngestError(f"{source} is not a readable STAC document: {exc}") from None
     if isinstance(stac_object, pystac.Item):
         yield stac_object

@@ -207,7 +207,7 @@ def plan_ingest(
     if existing is None:
         try:
             dc.index.products.from_doc(doc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - ODC's document checks raise many types
             raise IngestError(f"{infos[0].path} cannot define product {product!r}: {exc}") from None
     for info in infos:
         check_against_product(info, doc)

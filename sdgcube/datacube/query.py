@@ -86,7 +86,7 @@ def norm_crs_or_none(crs: Any) -> CRS | None:
         return None
     try:
         return norm_crs(crs)
-    except Exception:
+    except Exception:  # noqa: BLE001 - pyproj and odc-geo refuse a CRS with several types
         raise InvalidRequest(f"CRS {crs!r} is not a known coordinate reference system") from None
 
 
@@ -110,7 +110,7 @@ def norm_geometry(geometry: Any, crs: Any = "EPSG:4326") -> Geometry:
         geometry = geometry.get("geometry")
     try:
         result = Geometry(geometry, crs=norm_crs_or_none(crs))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - shapely and odc-geo refuse bad GeoJSON with several types
         raise InvalidRequest(f"geometry is not valid GeoJSON: {exc}") from None
     if result.is_empty or not result.geom.is_valid:
         raise InvalidRequest("geometry is empty or invalid")

@@ -139,7 +139,7 @@ def test_mapproxy_time_changes_the_picture(served_demo, server) -> None:
                 transparent=True,
                 time=when,
             ).read()
-        )  # fmt: skip
+        )
         for when in ("2000-07-01", "2024-07-01")
     ]
     assert not np.array_equal(images[0], images[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 import zlib
@@ -154,7 +155,7 @@ def demo_jobs(
         for quarter, (month, day) in enumerate(ts.QUARTER_DATES):
             key = f"water/{year}/{quarter}"
             rng = _rng(seed, key)
-            make = lambda y=year, q=quarter, r=rng, g=gap: ts.water_observation(ls, y, q, g, r)
+            make = functools.partial(ts.water_observation, ls, year, quarter, gap, rng)
             yield DemoJob("surface_water", datetime(year, month, day, tzinfo=UTC), key,
                           _single(ls, "water", make, nodata=255, unit="class", categorical=True))  # fmt: skip
     for year in ts.BUILT_UP_YEARS:

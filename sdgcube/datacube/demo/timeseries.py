@@ -187,8 +187,8 @@ def annual_composite(ls: Landscape, year: int, rng: np.random.Generator) -> dict
         else None
     )
     out: dict[str, np.ndarray] = {}
-    for name, value in bands.items():
-        value = value + rng.normal(0, 0.002, ls.grid.shape)
+    for name, clean in bands.items():
+        value = clean + rng.normal(0, 0.002, ls.grid.shape)
         value[cloud] = rng.uniform(0.35, 0.45, int(cloud.sum()))
         value[cloud_shadow] *= 0.4
         scaled = np.clip(np.round(value * 10_000), -2000, 16000).astype(np.int16)
