@@ -178,11 +178,11 @@ class Cube:
         }
 
 
-def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS) -> dict[str, int] | None:
+def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS | None) -> dict[str, int] | None:
     """Chunks keyed by the dimension names ODC gives this CRS (``latitude``/``longitude`` if geographic)."""
     if chunks is None:
         return None
-    if not crs.geographic:
+    if crs is None or not crs.geographic:
         return dict(chunks)
     names = {"y": "latitude", "x": "longitude"}
     return {names.get(dim, dim): size for dim, size in chunks.items()}

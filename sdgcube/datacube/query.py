@@ -68,14 +68,16 @@ def norm_time(time: TimeLike | None) -> TimeRange | None:
         return None
     if isinstance(time, str) and "/" in time:
         time = time.split("/")
+    start: str | date | datetime | None
+    end: str | date | datetime | None
     if isinstance(time, (str, date, datetime)):
         start, end = time, time
     elif len(time) == 2:
         start, end = time
     else:
         raise InvalidRequest(f"time {time!r} must be an instant or a (start, end) pair")
-    lo = pd.Timestamp.min if start in (None, "", "..") else _timestamp(start, end=False)
-    hi = pd.Timestamp.max if end in (None, "", "..") else _timestamp(end, end=True)
+    lo = pd.Timestamp.min if start is None or start in ("", "..") else _timestamp(start, end=False)
+    hi = pd.Timestamp.max if end is None or end in ("", "..") else _timestamp(end, end=True)
     if lo > hi:
         raise InvalidRequest(f"time range {time!r} ends before it starts")
     return lo.isoformat(), hi.isoformat()
