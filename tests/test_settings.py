@@ -24,7 +24,7 @@ def test_defaults_are_embedded_and_per_user():
     settings = Settings()
     assert settings.db_url is None
     assert settings.data_dir.is_absolute() and "sdgcube" in settings.data_dir.parts
-    assert settings.port == 5000 and settings.limits.max_pixels > 0
+    assert settings.port == 5000 and settings.limits.max_pixels == 25_000_000
 
 
 def test_environment_overrides_yaml(monkeypatch, tmp_path):
