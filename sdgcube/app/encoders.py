@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sdgcube.datacube.catalog import BandSummary
+from sdgcube.datacube.bands import Band
 from sdgcube.datacube.cog import write_cog
 
 __all__ = ["coverage_json", "geotiff_bytes", "netcdf_bytes", "parameters", "point_series_json"]
@@ -30,7 +30,7 @@ def _crs_uri(data: xr.Dataset) -> str:
     return f"http://www.opengis.net/def/crs/EPSG/0/{epsg}" if epsg else data.odc.geobox.crs.to_wkt()
 
 
-def parameters(bands: Mapping[str, BandSummary]) -> dict[str, Any]:
+def parameters(bands: Mapping[str, Band]) -> dict[str, Any]:
     """CoverageJSON parameter objects, one per band."""
     return {
         name: {
@@ -58,7 +58,7 @@ def _times(data: xr.Dataset) -> list[str]:
     return [pd.Timestamp(t).isoformat() + "Z" for t in data.time.values]
 
 
-def coverage_json(data: xr.Dataset, bands: Mapping[str, BandSummary]) -> dict[str, Any]:
+def coverage_json(data: xr.Dataset, bands: Mapping[str, Band]) -> dict[str, Any]:
     """A CoverageJSON Grid coverage with axes t, y, x in the data's CRS."""
     ydim, xdim = _spatial_dims(data)
     names = list(data.data_vars)
@@ -91,7 +91,7 @@ def coverage_json(data: xr.Dataset, bands: Mapping[str, BandSummary]) -> dict[st
 
 
 def point_series_json(
-    series: xr.Dataset, bands: Mapping[str, BandSummary], *, x: float, y: float, crs_uri: str
+    series: xr.Dataset, bands: Mapping[str, Band], *, x: float, y: float, crs_uri: str
 ) -> dict[str, Any]:
     """A CoverageJSON PointSeries: one value per time step and band (a pixel, or an area mean)."""
     names = list(series.data_vars)
@@ -117,7 +117,7 @@ def point_series_json(
     }  # fmt: skip
 
 
-def geotiff_bytes(data: xr.Dataset, bands: Mapping[str, BandSummary]) -> bytes:
+def geotiff_bytes(data: xr.Dataset, bands: Mapping[str, Band]) -> bytes:
     """A COG with one band per (time, variable); band descriptions say which."""
     layers, names = [], []
     for t, when in enumerate(_times(data)):

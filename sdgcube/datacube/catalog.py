@@ -11,30 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from datacube.model import Measurement
 from shapely.geometry import box
 from shapely.ops import unary_union
 
+from sdgcube.datacube.bands import Band
 from sdgcube.datacube.cube import Cube, NativeGrid
 
-__all__ = ["BandSummary", "ProductSummary", "index_fingerprint", "summarise_products"]
-
-
-@dataclass(frozen=True)
-class BandSummary:
-    name: str
-    dtype: str
-    nodata: float | None
-    units: str
-    aliases: tuple[str, ...]
-    description: str | None
+__all__ = ["ProductSummary", "index_fingerprint", "summarise_products"]
 
 
 @dataclass(frozen=True)
 class ProductSummary:
     name: str
     description: str
-    bands: tuple[BandSummary, ...]
+    bands: tuple[Band, ...]
     dataset_count: int
     bbox: tuple[float, float, float, float] | None
     """Union of the datasets' footprints, WGS 84 (lon/lat)."""
@@ -47,21 +37,10 @@ class ProductSummary:
     """Changes whenever the set of datasets does (a hash of their ids)."""
 
 
-def _band(name: str, doc: Measurement) -> BandSummary:
-    return BandSummary(
-        name=name,
-        dtype=str(doc["dtype"]),
-        nodata=doc.get("nodata"),
-        units=str(doc.get("units", "1")),
-        aliases=tuple(doc.get("aliases", [])),
-        description=doc.get("description"),
-    )
-
-
 def summarise_product(cube: Cube, name: str) -> ProductSummary:
     product = cube.product(name)
     datasets = cube.datasets(name)
-    bands = tuple(_band(n, m) for n, m in product.measurements.items())
+    bands = cube.bands(name).bands
     if not datasets:
         return ProductSummary(name, product.description or name, bands, 0, None, (), None, None)
     grid = NativeGrid.of(datasets)

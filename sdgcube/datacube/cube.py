@@ -14,8 +14,9 @@ from odc.geo import resxy_, xy_
 from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 
+from sdgcube.datacube.bands import ProductBands
 from sdgcube.datacube.index import connect
-from sdgcube.datacube.masking import apply_masks, is_bit_flags
+from sdgcube.datacube.masking import apply_masks
 from sdgcube.datacube.query import (
     TimeLike,
     norm_bbox,
@@ -79,6 +80,10 @@ class Cube:
             raise UnknownProduct(name)
         return product
 
+    def bands(self, product: str) -> ProductBands:
+        """The product's bands: names, aliases, nodata, scale/offset and its quality band."""
+        return ProductBands.of(product, self.product(product).measurements)
+
     def datasets(self, product: str, time: TimeLike | None = None) -> list[Dataset]:
         """The product's active datasets, oldest first."""
         self.product(product)
@@ -110,7 +115,7 @@ class Cube:
         Without ``crs``/``resolution`` the product's native grid is used. ``bbox`` is in
         ``bbox_crs`` (WGS 84 by default); ``geometry`` is GeoJSON in ``geometry_crs``. A ``geobox``
         is the exact output grid, replacing area, CRS and resolution."""
-        definition = self.product(product)
+        bands = self.bands(product)
         query: dict[str, Any] = {}
         time_range = norm_time(time)
         if time_range:
@@ -129,11 +134,10 @@ class Cube:
             raise NoData(f"no datasets of {product!r} match the requested area and time")
         names = list(measurements) if measurements else None
         if names:
-            unknown = sorted(set(names) - set(definition.measurements) - _aliases(definition))
-            if unknown:
-                raise InvalidRequest(f"product {product!r} has no measurements {unknown}")
-            if mask_clouds:
-                names += [n for n in _flag_measurements(definition) if n not in names]
+            bands.select(names)
+            quality = bands.quality
+            if mask_clouds and quality is not None and quality.name not in names:
+                names.append(quality.name)
         if geobox is not None:
             grid_args: dict[str, Any] = {"like": geobox}
         else:
@@ -186,16 +190,6 @@ def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS | None) -> dict[s
         return dict(chunks)
     names = {"y": "latitude", "x": "longitude"}
     return {names.get(dim, dim): size for dim, size in chunks.items()}
-
-
-def _aliases(product: Product) -> set[str]:
-    return {alias for m in product.measurements.values() for alias in m.get("aliases", [])}
-
-
-def _flag_measurements(product: Product) -> list[str]:
-    return [
-        name for name, m in product.measurements.items() if is_bit_flags(m.get("flags_definition"))
-    ]
 
 
 def open_cube(settings: Settings | None = None) -> Cube:

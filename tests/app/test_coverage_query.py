@@ -9,7 +9,8 @@ from odc.geo.crs import CRS as OdcCRS
 from pyproj import CRS, Transformer
 
 from sdgcube.app.coverage_query import parse_coverage_query, plan_coverage
-from sdgcube.datacube.catalog import BandSummary, ProductSummary
+from sdgcube.datacube.bands import Band
+from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.datacube.cube import NativeGrid
 from sdgcube.errors import InvalidRequest, LimitExceeded
 
@@ -258,7 +259,7 @@ def _summary(native=NATIVE, grid=GRID) -> ProductSummary:
     )
     return ProductSummary(
         name="sr_test", description="Test reflectance.",
-        bands=(BandSummary("red", "int16", -9999, "1", (), None), BandSummary("nir08", "int16", -9999, "1", (), None)),
+        bands=(Band.of("red", {"dtype": "int16", "nodata": -9999}), Band.of("nir08", {"dtype": "int16", "nodata": -9999})),
         dataset_count=2 if native else 0, bbox=lonlat, times=(datetime(2020, 7, 1),) if native else (),
         grid=grid if native else None, native_bbox=native,
     )  # fmt: skip

@@ -15,13 +15,14 @@ import yaml
 from odc.geo.crs import CRS
 from PIL import Image
 
-from sdgcube.datacube.catalog import BandSummary, ProductSummary
+from sdgcube.datacube.bands import Band
+from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.datacube.cube import NativeGrid
 from sdgcube.settings import Settings
 from sdgcube.tiles.mapproxy_config import mapproxy_config, time_values
 
 INTERNAL = "http://127.0.0.1:5999"
-_BANDS = (BandSummary("value", "float32", None, "1", (), None),)
+_BANDS = (Band.of("value", {"dtype": "float32"}),)
 _BBOX = (178.1, -41.5, 178.5, -41.2)
 
 

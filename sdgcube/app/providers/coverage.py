@@ -8,6 +8,7 @@ malformed bbox with a 500.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,8 @@ from pygeoapi.provider.base import BaseProvider, ProviderInvalidQueryError
 from sdgcube.app.coverage_query import CoverageQuery, parse_coverage_query, plan_coverage
 from sdgcube.app.encoders import coverage_json, geotiff_bytes, netcdf_bytes
 from sdgcube.app.providers.cube_access import cube_for, product_summary
-from sdgcube.datacube.catalog import BandSummary, ProductSummary
+from sdgcube.datacube.bands import Band
+from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.datacube.query import norm_time
 from sdgcube.errors import InvalidRequest, NoData
 from sdgcube.settings import Settings
@@ -33,6 +35,11 @@ MEDIA_TYPES = {
 }
 
 
+def _json_number(value: float) -> float | str:
+    """JSON has no NaN: a NaN nodata value is written as the string ``"NaN"``."""
+    return value if math.isfinite(value) else str(value).replace("nan", "NaN")
+
+
 def band_fields(product: ProductSummary) -> dict[str, dict[str, Any]]:
     """pygeoapi field definitions (the range type) of a product's bands."""
     return {
@@ -41,7 +48,7 @@ def band_fields(product: ProductSummary) -> dict[str, dict[str, Any]]:
             "title": band.description or band.name,
             "x-ogc-unit": band.units,
             "x-ogc-dtype": band.dtype,
-            **({"x-ogc-nodata": band.nodata} if band.nodata is not None else {}),
+            **({"x-ogc-nodata": _json_number(band.nodata)} if band.nodata is not None else {}),
         }
         for band in product.bands
     }
@@ -77,7 +84,7 @@ class CubeCoverageProvider(BaseProvider):
         super().__init__(provider_def)
         self.settings = Settings(data_dir=provider_def["data_dir"])
         self.summary = product_summary(self.settings.data_dir, self.data)
-        self.bands: dict[str, BandSummary] = {b.name: b for b in self.summary.bands}
+        self.bands: dict[str, Band] = {b.name: b for b in self.summary.bands}
         self._fields = band_fields(self.summary)
         self.axes = ["x", "y", "time"]
         self.num_bands = len(self.bands)
@@ -140,7 +147,7 @@ class CubeCoverageProvider(BaseProvider):
             "field": [
                 {"type": "Quantity", "id": band.name, "name": band.name, "definition": band.dtype.upper(),
                  "description": band.description or band.name, "uom": {"type": "UnitReference", "code": band.units},
-                 **({"nilValues": [{"value": band.nodata}]} if band.nodata is not None else {})}
+                 **({"nilValues": [{"value": _json_number(band.nodata)}]} if band.nodata is not None else {})}
                 for band in self.summary.bands
             ],
         }  # fmt: skip
