@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from odc.geo.geobox import GeoBox
+from odc.geo.math import apply_affine
 from pyproj import Geod, Proj, Transformer
+
+from sdgcube.errors import InvalidRequest
 
 __all__ = ["pixel_area_km2"]
 
@@ -32,14 +35,17 @@ def _geographic_rows(geobox: GeoBox) -> np.ndarray:
 
 def pixel_area_km2(geobox: GeoBox) -> np.ndarray:
     """float64 (y, x) area of each pixel in km² on the WGS 84 ellipsoid."""
-    if geobox.crs.geographic:
+    crs = geobox.crs
+    if crs is None:
+        raise InvalidRequest(f"pixel areas need a grid with a CRS, not {geobox!r}")
+    if crs.geographic:
         return _geographic_rows(geobox)
     ny, nx = geobox.shape
     rows = np.arange(_STEP // 2, ny + _STEP, _STEP).clip(max=ny - 1)
     cols = np.arange(_STEP // 2, nx + _STEP, _STEP).clip(max=nx - 1)
-    xs, ys = geobox.affine * np.meshgrid(cols + 0.5, rows + 0.5)
-    lon, lat = Transformer.from_crs(geobox.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
-    scale = Proj(geobox.crs.to_wkt()).get_factors(lon, lat).areal_scale
+    xs, ys = apply_affine(geobox.affine, *np.meshgrid(cols + 0.5, rows + 0.5))
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+    scale = Proj(crs.to_wkt()).get_factors(lon, lat).areal_scale
     projected_km2 = abs(geobox.affine.a * geobox.affine.e) / 1e6
     lattice = projected_km2 / np.asarray(scale).reshape(len(rows), len(cols))
     expanded = np.repeat(np.repeat(lattice, _STEP, axis=0), _STEP, axis=1)

@@ -203,11 +203,11 @@ def plan_ingest(
         raise IngestError(f"product name {product!r} must be lower-case letters, digits and _")
     infos = [inspect_raster(path) for path in paths]
     existing = dc.index.products.get_by_name(product)
-    doc = existing.definition if existing else product_doc_for(infos[0], product)
+    doc = dict(existing.definition) if existing else product_doc_for(infos[0], product)
     if existing is None:
         try:
             dc.index.products.from_doc(doc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - ODC's document checks raise many types
             raise IngestError(f"{infos[0].path} cannot define product {product!r}: {exc}") from None
     for info in infos:
         check_against_product(info, doc)
@@ -233,12 +233,15 @@ def ingest_raster(
     existing = dc.index.products.get_by_name(product)
     lineage = lineage or DatasetLineage()
     product_doc = (
-        existing.definition if existing else product_doc_for(info, product, lineage.description)
+        dict(existing.definition)
+        if existing
+        else product_doc_for(info, product, lineage.description)
     )
     names = check_against_product(info, product_doc)
     dataset_id = str(uuid.uuid5(_NAMESPACE, f"{product}|{info.checksum}|{when.isoformat()}"))
-    if dc.index.datasets.has(dataset_id):
-        item_path = Path(dc.index.datasets.get(dataset_id).uri.removeprefix("file://"))
+    known = dc.index.datasets.get(dataset_id)
+    if known is not None and known.uri is not None:
+        item_path = Path(known.uri.removeprefix("file://"))
         return IngestResult(dataset_id, product, item_path, False, True)
     item_path = write_dataset(
         archive_dir,

@@ -175,7 +175,7 @@ def _zonal(arrays: Sequence[da.Array], geobox: GeoBox, units: UnitRaster, n_unit
         (y0, y1), (x0, x1) = block_info[0]["array-location"][-2:]
         part = geobox[y0:y1, x0:x1]
         result = table(*blocks, units(part), pixel_area_km2(part))
-        return result.reshape(result.shape[:lead] + (1, 1, n_units, n_columns))
+        return result.reshape((*result.shape[:lead], 1, 1, n_units, n_columns))
 
     blocks_y, blocks_x = first.numblocks[-2:]
     chunks = (*first.chunks[:lead], (1,) * blocks_y, (1,) * blocks_x, (n_units,), (n_columns,))
@@ -214,12 +214,12 @@ def class_area(
             class_area_by_unit(b, unit_codes, area, n_units=n_units, class_values=values)
             for b in flat
         ]
-        return np.stack(parts).reshape(block.shape[:-2] + (n_units, len(values)))
+        return np.stack(parts).reshape((*block.shape[:-2], n_units, len(values)))
 
     lead_dims = classes.dims[:-2]
     data = _as_dask(classes)
     if lead_dims:
-        data = data.rechunk({i: -1 for i in range(len(lead_dims))})
+        data = data.rechunk(dict.fromkeys(range(len(lead_dims)), -1))
     summed = _zonal([data], geobox, units, n_units, len(values), table)
     coords = {d: classes.coords[d].values for d in lead_dims if d in classes.coords}
     return xr.DataArray(summed, dims=(*lead_dims, "unit", "class"),

@@ -13,6 +13,7 @@ Rasters registered: the severity classes (NaN no data) and dNBR.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,7 +76,7 @@ class BurntAreaInputs(IndicatorInputs):
     def _ordered(self) -> BurntAreaInputs:
         if period_years(self.pre)[-1] >= period_years(self.post)[0]:
             raise ValueError(f"pre {self.pre!r} must end before post {self.post!r} starts")
-        if any(b <= a for a, b in zip(self.severity_bounds, self.severity_bounds[1:])):
+        if any(b <= a for a, b in itertools.pairwise(self.severity_bounds)):
             raise ValueError(f"severity_bounds {self.severity_bounds} must be strictly ascending")
         return self
 

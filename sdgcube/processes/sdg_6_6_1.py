@@ -149,7 +149,11 @@ def _yearly(
     for y, year in enumerate(years):
         for u, unit_id in enumerate(ids):
             values = dict(
-                zip(("permanent_km2", "seasonal_km2", "not_water_km2", "nodata_km2"), areas[y, u])
+                zip(
+                    ("permanent_km2", "seasonal_km2", "not_water_km2", "nodata_km2"),
+                    areas[y, u],
+                    strict=True,
+                )
             )
             rows.append({"unit_id": unit_id, "year": year,
                          **{k: clean(v) if year in held else None for k, v in values.items()}})  # fmt: skip

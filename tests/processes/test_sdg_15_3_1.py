@@ -118,7 +118,7 @@ def test_reporting_period_that_leaves_no_state_baseline_is_refused():
     )
     with pytest.raises(
         InvalidRequest,
-        match="'reporting_period.trajectory_period' \\[2017, 2019\\] spans fewer than 4",
+        match=r"'reporting_period\.trajectory_period' \[2017, 2019\] spans fewer than 4",
     ):
         inputs.reporting()
     inputs = PROCESS.parse(
@@ -126,7 +126,7 @@ def test_reporting_period_that_leaves_no_state_baseline_is_refused():
     )
     with pytest.raises(
         InvalidRequest,
-        match="'reporting_period.state_baseline_period' resolves to \\[2016, 2015\\]",
+        match=r"'reporting_period\.state_baseline_period' resolves to \[2016, 2015\]",
     ):
         inputs.reporting()
 

@@ -177,7 +177,8 @@ def test_6_6_1_per_unit_tables_and_rasters(demo, run_process):
         "EN_LKRV_PWAC", "D1", "2020-2024", "PT",
     )  # fmt: skip
     assert float(first["OBS_VALUE"]) == pytest.approx(d1["permanent_change_pct"])
-    assert cube.vectors.get_layer(document["summary"]["features_collection"]) is not None
+    layer = cube.vectors.get_layer(document["summary"]["features_collection"])
+    assert layer.feature_count == 4  # one feature per district row
 
     classes = cube.load(document["collections"]["classes"], chunks=None).classes.values[0]
     permanent_2024 = truth["lake"]["permanent_km2"]["2024"] / truth["pixel_area_km2"]
