@@ -146,7 +146,9 @@ def lazy_assessment(
     lc_baseline = slices.year(inputs.land_cover_product, periods.land_cover[0])
     lc_target = slices.year(inputs.land_cover_product, periods.land_cover[1])
     layers["land_cover"] = xp.land_cover_degradation(lc_baseline, lc_target, matrix=inputs.matrix())
-    layers["water"] = (lc_baseline == WATER_BODY) | (lc_target == WATER_BODY)
+    # Water is the baseline land cover's water only (Trends.Earth's land_deg.py): land that turns
+    # into water keeps its class in the tables.
+    layers["water"] = lc_baseline == WATER_BODY
     initial_water = slices.latest(inputs.land_cover_product, periods.soc[0]) == WATER_BODY
     layers["soc_change"] = xp.soc_percent_change(slices.year(inputs.soc_product, periods.soc[0]),
                                                  slices.year(inputs.soc_product, periods.soc[1]), initial_water)  # fmt: skip
@@ -155,7 +157,8 @@ def lazy_assessment(
 
 @dataclass(frozen=True)
 class Assessment:
-    """The 2-D rasters of one assessment (int8 classes, CLASS_NODATA = nodata) and its water mask."""
+    """The 2-D rasters of one assessment (int8 classes, CLASS_NODATA = nodata) and its water mask
+    (water in the assessment's baseline land cover)."""
 
     periods: Periods
     layers: dict[str, np.ndarray]
@@ -219,6 +222,7 @@ def _columns(areas: np.ndarray, prefix: str) -> dict[str, Any]:
         f"{prefix}water_km2": round(water, 6), f"{prefix}land_km2": round(land, 6),
         f"{prefix}degraded_pct": _pct(degraded, land),
         f"{prefix}degraded_pct_excluding_no_data": _pct(degraded, degraded + stable + improved),
+        f"{prefix}degraded_pct_of_area": _pct(degraded, land + water),
     }  # fmt: skip
 
 
@@ -231,7 +235,13 @@ def summary_rows(
     status_water: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], ...]:
     """One row per unit: km² degraded/stable/improved/no data/water and the proportion degraded, for the
-    baseline and, if given, the reporting period's status and the change in percentage points."""
+    baseline and, if given, the reporting period's status (``status_water``: the reporting period's
+    baseline water) and the change in percentage points.
+
+    The three proportions differ in their denominator: ``degraded_pct`` divides by ``land_km2``
+    (degraded + stable + improved + no data: the unit without its baseline water), the SDG 15.3.1
+    value; ``degraded_pct_excluding_no_data`` by degraded + stable + improved;
+    ``degraded_pct_of_area`` by ``area_km2`` (land and water), as Trends.Earth's summary table does."""
     n = len(unit_names)
     base = _areas(baseline.layers["sdg"], baseline.water, units, area_km2, n)
     rows = []

@@ -6,6 +6,14 @@ combined one-out-all-out. Each sub-indicator raster, the LPD raster and the 15.3
 registered back into the cube (NaN = nodata; classes −1 degraded, 0 stable, 1 improved, LPD 1–5),
 and the area of degraded / stable / improved / no-data land per reporting unit goes out as JSON,
 CSV, SDMX-CSV (series ``AG_LND_DGRD``, unit ``PT``) and a Features collection.
+
+Water, as in Trends.Earth's ``land_deg.py``, is the water of an assessment's baseline land cover
+(the reporting period's status: of the reporting period's baseline land cover); land that turns
+into water keeps its class. Per unit: ``area_km2`` = ``land_km2`` + ``water_km2``;
+``degraded_pct`` = degraded / land (the SDG value, ``OBS_VALUE``),
+``degraded_pct_excluding_no_data`` = degraded / (degraded + stable + improved),
+``degraded_pct_of_area`` = degraded / area (the denominator of Trends.Earth's summary table);
+``reporting_*`` columns are the same for the status.
 """
 
 from __future__ import annotations
@@ -242,9 +250,7 @@ def _summary(
     names = [(u.id, u.name) for u in region.units]
     if len(results) == 2:
         status = compute.status(results[0], results[1])
-        rows = compute.summary_rows(
-            names, units, area, results[0], status, results[0].water | results[1].water
-        )
+        rows = compute.summary_rows(names, units, area, results[0], status, results[1].water)
         field, period = "reporting_degraded_pct", results[1].periods.time_period
     else:
         rows = compute.summary_rows(names, units, area, results[0])

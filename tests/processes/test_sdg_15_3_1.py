@@ -220,6 +220,9 @@ def test_per_unit_table_adds_up(run):
         assert row["degraded_pct_excluding_no_data"] == pytest.approx(
             100 * row["degraded_km2"] / assessed, abs=1e-3
         )
+        assert row["degraded_pct_of_area"] == pytest.approx(
+            100 * row["degraded_km2"] / row["area_km2"], abs=1e-3
+        )
         assert row["change_degraded_pct_points"] == pytest.approx(
             row["reporting_degraded_pct"] - row["degraded_pct"], abs=1e-3
         )
