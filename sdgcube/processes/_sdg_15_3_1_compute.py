@@ -29,7 +29,7 @@ from sdgcube.indicators.productivity import (
 )
 from sdgcube.indicators.soc import soc_degradation
 from sdgcube.indicators.zonal import class_area_by_unit
-from sdgcube.processes._sdg_15_3_1_inputs import Periods, Sdg1531Inputs
+from sdgcube.processes._sdg_15_3_1_inputs import NdviSource, Periods, Sdg1531Inputs
 
 __all__ = [
     "CHUNKS", "Assessment", "Slices", "assess", "dataset_years", "lazy_assessment", "load_ndvi", "nearest_year", "status",
@@ -66,24 +66,13 @@ def load_slice(cube: Cube, product: str, year: int, geobox: GeoBox) -> xr.DataAr
 
 
 def load_ndvi(
-    cube: Cube, inputs: Sdg1531Inputs, years: tuple[int, int], area: dict[str, Any]
+    cube: Cube, source: NdviSource, years: tuple[int, int], area: dict[str, Any]
 ) -> xr.DataArray:
-    """Annual NDVI (year, y, x) float32 from the red and NIR bands in physical units; NaN = nodata."""
-    product = cube.product(inputs.ndvi_product)
-    data = cube.load(inputs.ndvi_product, time=(str(years[0]), str(years[1])), measurements=[inputs.red_band, inputs.nir_band],
-                     chunks=CHUNKS, mask_nodata=True, mask_clouds=inputs.mask_clouds, **area)  # fmt: skip
-    aliases = {
-        alias: name for name, m in product.measurements.items() for alias in m.get("aliases", [])
-    }
-
-    def physical(band: str) -> xr.DataArray:
-        m = product.measurements[aliases.get(band, band)]
-        return data[band].astype(np.float32) * float(m.get("scale_factor", 1.0)) + float(
-            m.get("add_offset", 0.0)
-        )
-
-    red, nir = physical(inputs.red_band), physical(inputs.nir_band)
-    ndvi = (nir - red) / (nir + red)
+    """Annual NDVI (year, y, x) float32 in physical units; NaN = nodata (and values outside −1…1)."""
+    data = cube.load(source.product, time=(str(years[0]), str(years[1])),
+                     measurements=[band.name for band in source.bands], chunks=CHUNKS, mask_nodata=True,
+                     mask_clouds=source.mask_clouds, **area)  # fmt: skip
+    ndvi = source.ndvi(data)
     return xp.annual_mean(ndvi.where((ndvi >= -1) & (ndvi <= 1)).rename("ndvi"))
 
 
@@ -147,8 +136,10 @@ def lazy_assessment(
     lc_target = slices.year(inputs.land_cover_product, periods.land_cover[1])
     layers["land_cover"] = xp.land_cover_degradation(lc_baseline, lc_target, matrix=inputs.matrix())
     # Water is the baseline land cover's water only (Trends.Earth's land_deg.py): land that turns
-    # into water keeps its class in the tables.
-    layers["water"] = lc_baseline == WATER_BODY
+    # into water keeps its class in the tables. As uint8, so that it is not the same Dask key as the
+    # SOC water mask below (an output that is also another output's input is dropped from the graph,
+    # pydata/xarray#11329).
+    layers["water"] = (lc_baseline == WATER_BODY).astype(np.uint8)
     initial_water = slices.latest(inputs.land_cover_product, periods.soc[0]) == WATER_BODY
     layers["soc_change"] = xp.soc_percent_change(slices.year(inputs.soc_product, periods.soc[0]),
                                                  slices.year(inputs.soc_product, periods.soc[1]), initial_water)  # fmt: skip

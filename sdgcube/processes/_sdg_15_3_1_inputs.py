@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import xarray as xr
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sdgcube.datacube.bands import Band, ProductBands
+from sdgcube.datacube.cube import Cube
 from sdgcube.errors import InvalidRequest
 from sdgcube.indicators.land_cover import UNCCD_TRANSITION_MATRIX, norm_transition_matrix
 from sdgcube.indicators.productivity import PerformanceParams, StateParams
@@ -23,7 +26,7 @@ from sdgcube.indicators.trend import CONFIDENCE_LEVELS, TrajectoryParams
 from sdgcube.processes.base import ProcessInputs
 from sdgcube.processes.regions import RegionInputs
 
-__all__ = ["Periods", "ReportingPeriod", "Sdg1531Inputs"]
+__all__ = ["NdviSource", "Periods", "ReportingPeriod", "Sdg1531Inputs", "norm_mask_clouds"]
 
 MIN_TRAJECTORY_YEARS = 4
 """The smallest n of the exact Mann–Kendall table."""
@@ -38,6 +41,34 @@ def _ordered(period: list[int]) -> list[int]:
 YearPeriod = Annotated[list[int], Field(min_length=2, max_length=2), AfterValidator(_ordered)]
 Year = Annotated[int, Field(ge=1900, le=2100)]
 TransitionRow = Annotated[list[Literal[-1, 0, 1]], Field(min_length=7, max_length=7)]
+
+
+def norm_mask_clouds(requested: bool | None, bands: ProductBands, *, field: str) -> bool:
+    """Whether to mask clouds: by default when the product has a quality band; asking for it on a
+    product without one is an InvalidRequest naming ``field``."""
+    if requested and bands.quality is None:
+        raise InvalidRequest(
+            f"input {field!r}: product {bands.product!r} has no pixel-quality band to mask clouds with"
+        )
+    return bands.quality is not None if requested is None else requested
+
+
+@dataclass(frozen=True)
+class NdviSource:
+    """Where annual NDVI comes from: a band holding it, or red and near-infrared bands."""
+
+    product: str
+    bands: tuple[Band, ...]
+    """(ndvi,) or (red, nir)."""
+    mask_clouds: bool
+
+    def ndvi(self, data: xr.Dataset) -> xr.DataArray:
+        """float32 NDVI of loaded ``data`` (bands by measurement name), in physical units."""
+        values = [band.physical(data[band.name]) for band in self.bands]
+        if len(values) == 1:
+            return values[0]
+        red, nir = values
+        return (nir - red) / (nir + red)
 
 
 @dataclass(frozen=True)
@@ -144,15 +175,21 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
 
     # Data
     ndvi_product: str = Field(
-        "sr_annual", description="Product with red and near-infrared bands for annual NDVI"
+        "sr_annual",
+        description="Product with red and near-infrared bands, or a vegetation-index band, for annual NDVI",
     )
     red_band: str = Field("red", description="Red band of ndvi_product (scale factor applied)")
     nir_band: str = Field(
         "nir08", description="Near-infrared band of ndvi_product (scale factor applied)"
     )
-    mask_clouds: bool = Field(
-        True, description="Mask pixels ndvi_product's quality band flags as cloud or shadow"
-    )
+    ndvi_band: str | None = Field(
+        None, description="A band of ndvi_product that already holds NDVI (e.g. MODIS or AVHRR NDVI; scale "
+        "factor applied), used instead of red_band and nir_band",
+    )  # fmt: skip
+    mask_clouds: bool | None = Field(
+        None, description="Mask pixels ndvi_product's quality band flags as cloud or shadow; default: "
+        "when the product has a quality band",
+    )  # fmt: skip
     lpd_product: str | None = Field(
         None, description="A pre-computed land-productivity-dynamics product (classes 1-5) used instead of "
         "computing trajectory, state and performance; its latest time slice up to the end of trajectory_period",
@@ -289,6 +326,22 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
             raise InvalidRequest(f"input 'reporting_period.trajectory_period' {list(trajectory)} spans fewer than "
                                  f"{MIN_TRAJECTORY_YEARS} years")  # fmt: skip
         return periods
+
+    def ndvi_source(self, cube: Cube) -> NdviSource:
+        """The NDVI bands of ``ndvi_product``; InvalidRequest naming the band input it lacks."""
+        bands = cube.bands(self.ndvi_product)
+        wanted = (
+            {"ndvi_band": self.ndvi_band}
+            if self.ndvi_band
+            else {"red_band": self.red_band, "nir_band": self.nir_band}
+        )
+        for field, name in wanted.items():
+            if name not in bands.every_name:
+                raise InvalidRequest(
+                    f"input {field!r}: {name!r} is not a band of {self.ndvi_product!r}"
+                )
+        mask = norm_mask_clouds(self.mask_clouds, bands, field="mask_clouds")
+        return NdviSource(self.ndvi_product, bands.select(list(wanted.values())), mask)
 
     def trajectory_params(self) -> TrajectoryParams:
         return TrajectoryParams(method=self.trend_method, confidence=self.significance,

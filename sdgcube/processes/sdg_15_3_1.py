@@ -57,18 +57,11 @@ def _check_products(inputs: Sdg1531Inputs, cube: Cube) -> None:
         if product is None or (name == "ndvi_product" and inputs.lpd_product):
             continue
         try:
-            definition = cube.product(product)
+            cube.product(product)
         except UnknownProduct:
             raise InvalidRequest(f"input {name!r}: unknown product {product!r}") from None
-        if name == "ndvi_product":
-            bands = set(definition.measurements) | {
-                a for m in definition.measurements.values() for a in m.get("aliases", [])
-            }
-            for band_input in ("red_band", "nir_band"):
-                if getattr(inputs, band_input) not in bands:
-                    raise InvalidRequest(
-                        f"input {band_input!r}: {getattr(inputs, band_input)!r} is not a band of {product!r}"
-                    )
+    if not inputs.lpd_product:
+        inputs.ndvi_source(cube)
 
 
 def _span(years: set[int]) -> str:
@@ -186,7 +179,7 @@ def _reference_grid(
         return None, data.odc.geobox
     first = min(p.ndvi_years[0] for p in assessments)
     last = max(p.ndvi_years[1] for p in assessments)
-    ndvi = compute.load_ndvi(cube, inputs, (first, last), region.load_area())
+    ndvi = compute.load_ndvi(cube, inputs.ndvi_source(cube), (first, last), region.load_area())
     return ndvi, ndvi.odc.geobox
 
 
