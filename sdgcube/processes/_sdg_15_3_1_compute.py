@@ -52,13 +52,9 @@ def nearest_year(cube: Cube, product: str, year: int) -> int | None:
     return max(years) if years else None
 
 
-def _first_band(cube: Cube, product: str) -> str:
-    return next(iter(cube.product(product).measurements))
-
-
 def load_slice(cube: Cube, product: str, year: int, geobox: GeoBox) -> xr.DataArray:
     """The product's first band in ``year`` (its last time slice there) on ``geobox``, nodata as NaN."""
-    band = _first_band(cube, product)
+    band = cube.bands(product).first.name
     data = cube.load(
         product, time=str(year), geobox=geobox, measurements=[band], chunks=CHUNKS, mask_nodata=True
     )
