@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any, ClassVar
 
 import pytest
 
@@ -19,8 +20,8 @@ class _Inputs(ProcessInputs):
 class _Process(CubeProcessor):
     process_id, title, description = "p", "P", "A process with periods"
     Inputs = _Inputs
-    outputs: dict = {}
-    example: dict = {}
+    outputs: ClassVar[dict[str, Any]] = {}
+    example: ClassVar[dict[str, Any]] = {}
 
 
 @pytest.mark.parametrize(
