@@ -21,20 +21,7 @@ from pydantic import Field
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.xr_indicators import class_area, mndwi, water_from_index, yearly_water_classes
 from sdgcube.indicators.water import NODATA, NOT_WATER, PERMANENT, SEASONAL, percent_change
-from sdgcube.processes.indicator import (
-    Graph,
-    IndicatorInputs,
-    IndicatorPlan,
-    IndicatorProcess,
-    Layer,
-    Outputs,
-    Report,
-    clean,
-    mid_year,
-    plan_indicator,
-    result_outputs,
-    unit_rows,
-)  # fmt: skip
+from sdgcube.processes import indicator as ix  # fmt: skip
 from sdgcube.processes.periods import Period, YearPeriod, period_input
 from sdgcube.processes.reads import ReadSpec, mask_clouds_input
 from sdgcube.processes.reporting import SummaryTable
@@ -45,7 +32,7 @@ _CLASSES = (PERMANENT, SEASONAL, NOT_WATER, NODATA)
 _KINDS = ("permanent", "seasonal")
 
 
-class Sdg661Inputs(IndicatorInputs):
+class Sdg661Inputs(ix.IndicatorInputs):
     source: Literal["water_product", "mndwi"] = Field(
         "water_product", description="Water observations from a water product, or from MNDWI of a reflectance product"
     )  # fmt: skip
@@ -83,7 +70,7 @@ def _read(inputs: Sdg661Inputs) -> ReadSpec:
                     mask_clouds=inputs.mask_clouds)  # fmt: skip
 
 
-def _observations(plan: IndicatorPlan, cube: Cube) -> xr.DataArray:
+def _observations(plan: ix.IndicatorPlan, cube: Cube) -> xr.DataArray:
     """uint8 (time, y, x) water codes: 0 dry, 1 water, anything else no observation."""
     inputs, read = plan.inputs, plan.reads["water"]
     assert isinstance(inputs, Sdg661Inputs)
@@ -127,11 +114,11 @@ def _yearly(
 ) -> list[dict[str, Any]]:
     names = ("permanent_km2", "seasonal_km2", "not_water_km2", "nodata_km2")
     return [{"unit_id": unit_id, "year": year,
-             **{k: clean(v) if year in held else None for k, v in zip(names, areas[y, u], strict=True)}}
+             **{k: ix.clean(v) if year in held else None for k, v in zip(names, areas[y, u], strict=True)}}
             for y, year in enumerate(years) for u, unit_id in enumerate(ids)]  # fmt: skip
 
 
-class Sdg661(IndicatorProcess):
+class Sdg661(ix.IndicatorProcess):
     process_id = "sdg-6-6-1"
     title = "SDG 6.6.1 change in the extent of water-related ecosystems"
     description = (
@@ -141,7 +128,7 @@ class Sdg661(IndicatorProcess):
     )
     keywords = ("SDG 6.6.1", "surface water", "permanent water", "seasonal water", "MNDWI")
     Inputs = Sdg661Inputs
-    outputs: ClassVar[dict[str, Any]] = result_outputs(
+    outputs: ClassVar[dict[str, Any]] = ix.result_outputs(
         "Registered rasters, the per-unit table (JSON rows, CSV, SDMX-CSV, Features) and yearly areas"
     )
     example: ClassVar[dict[str, Any]] = {
@@ -151,10 +138,10 @@ class Sdg661(IndicatorProcess):
     }
     prefix = "sdg661"
 
-    def check(self, inputs: Sdg661Inputs, cube: Cube) -> IndicatorPlan:  # type: ignore[override]
-        return plan_indicator(inputs, cube, water=_read(inputs))
+    def check(self, inputs: Sdg661Inputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+        return ix.plan_indicator(inputs, cube, water=_read(inputs))
 
-    def graph(self, plan: IndicatorPlan, cube: Cube) -> Graph:
+    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
         inputs = plan.inputs
         assert isinstance(inputs, Sdg661Inputs)
         years = inputs.years()
@@ -163,18 +150,18 @@ class Sdg661(IndicatorProcess):
         change = _permanent_frequency(classes, inputs.reporting) - _permanent_frequency(
             classes, inputs.baseline
         )
-        return Graph(
+        return ix.Graph(
             tables={"area": class_area(classes, plan.units, n_units=plan.n_units, class_values=_CLASSES)},
             rasters={
-                "classes": Layer(latest.where(latest != NODATA),
+                "classes": ix.Layer(latest.where(latest != NODATA),
                                  f"SDG 6.6.1 water class in {years[-1]}: 0 not water, 1 seasonal, 2 permanent"),
-                "change": Layer(change, f"SDG 6.6.1 share of years with permanent water, {inputs.reporting} minus "
+                "change": ix.Layer(change, f"SDG 6.6.1 share of years with permanent water, {inputs.reporting} minus "
                                 f"{inputs.baseline} (-1 lost ... +1 gained)"),
             },
-            when=mid_year(years[-1]), message="classifying water per year",
+            when=ix.mid_year(years[-1]), message="classifying water per year",
         )  # fmt: skip
 
-    def report(self, plan: IndicatorPlan, outputs: Outputs) -> Report:
+    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
         inputs = plan.inputs
         assert isinstance(inputs, Sdg661Inputs)
         years, held, areas = inputs.years(), set(plan.reads["water"].years), outputs.tables["area"]
@@ -182,12 +169,13 @@ class Sdg661(IndicatorProcess):
                 "reporting": [y for y in inputs.reporting.years if y in held]}  # fmt: skip
         table = SummaryTable(
             indicator="6.6.1", series="EN_LKRV_PWAC", unit_measure="PT", value_field="permanent_change_pct",
-            time_period=inputs.reporting.sdmx, rows=unit_rows(plan.region, _table(areas, years, used)),
+            time_period=inputs.reporting.sdmx, rows=ix.unit_rows(plan.region, _table(areas, years, used)),
         )  # fmt: skip
         total = {
-            k: clean(v[0]) for k, v in _table(areas.sum(axis=1, keepdims=True), years, used).items()
+            k: ix.clean(v[0])
+            for k, v in _table(areas.sum(axis=1, keepdims=True), years, used).items()
         }
-        return Report(table, {
+        return ix.Report(table, {
             "total": total, "yearly": _yearly(areas, years, held, [u.id for u in plan.region.units]),
             "years_with_data": used, "years_without_observations": [y for y in years if y not in held],
         })  # fmt: skip
