@@ -56,6 +56,7 @@ __all__ = [
     "Outputs",
     "Report",
     "clean",
+    "compute_outputs",
     "lineage",
     "mid_year",
     "plan_indicator",

@@ -30,11 +30,13 @@ __all__ = [
     "Read",
     "ReadSpec",
     "area_input_name",
+    "band_name",
     "datasets_of",
     "mask_clouds_input",
     "norm_mask_clouds",
     "product_bands",
     "resolve_read",
+    "years_text",
 ]
 
 
@@ -106,7 +108,7 @@ class Read:
         datasets = self.datasets if years is None else self.in_years(years)
         if not datasets:
             raise NoData(
-                f"product {self.product!r} has no datasets in {_years_text(sorted(years or ()))}"
+                f"product {self.product!r} has no datasets in {years_text(sorted(years or ()))}"
             )
         return cube.load(self.product, datasets=datasets, measurements=list(dict.fromkeys(self.bands.values())),
                          mask_nodata=mask_nodata, mask_clouds=self.mask_clouds, geobox=geobox, crs=crs,
@@ -121,7 +123,8 @@ def _year(dataset: Dataset) -> int:
     return dataset.center_time.year
 
 
-def _years_text(years: Sequence[int]) -> str:
+def years_text(years: Sequence[int]) -> str:
+    """Years for a message: all of a few, the first and last of many."""
     if not years:
         return "none"
     if len(years) <= 4:
@@ -137,7 +140,8 @@ def product_bands(cube: Cube, product: str, *, field: str) -> ProductBands:
         raise InvalidRequest(f"input {field!r}: unknown product {product!r}") from None
 
 
-def _band_name(catalog: ProductBands, name: str | None, *, field: str) -> str:
+def band_name(catalog: ProductBands, name: str | None, *, field: str) -> str:
+    """The measurement ``name`` means (an alias is fine; None: the first band), at input ``field``."""
     if name is None:
         return catalog.first.name
     try:
@@ -188,8 +192,8 @@ def _years_used(spec: ReadSpec, held: set[int]) -> set[int] | None:
         wanted = list(period.years if isinstance(period, Period) else period)
         present = {y for y in wanted if y in held}
         if not present:
-            raise NoData(f"input {name!r}: product {spec.product!r} has no datasets in {_years_text(wanted)} "
-                         f"(years held: {_years_text(sorted(held))})")  # fmt: skip
+            raise NoData(f"input {name!r}: product {spec.product!r} has no datasets in {years_text(wanted)} "
+                         f"(years held: {years_text(sorted(held))})")  # fmt: skip
         used |= present
     return used
 
@@ -197,7 +201,7 @@ def _years_used(spec: ReadSpec, held: set[int]) -> set[int] | None:
 def resolve_read(cube: Cube, spec: ReadSpec, *, area: BaseGeometry | None, area_field: str) -> Read:
     """Check ``spec`` against the index over ``area`` (WGS 84; None: everywhere) into a Read."""
     catalog = product_bands(cube, spec.product, field=spec.field)
-    bands = {key: _band_name(catalog, name, field=key) for key, name in spec.bands.items()}
+    bands = {key: band_name(catalog, name, field=key) for key, name in spec.bands.items()}
     mask_clouds = norm_mask_clouds(catalog, spec.mask_clouds)
     found = _find(cube, spec, area)
     if not found:
