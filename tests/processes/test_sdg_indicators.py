@@ -23,7 +23,6 @@ from sdgcube.datacube.demo.landscape import GRIDS, make_landscape
 from sdgcube.datacube.vectors import vector_store
 from sdgcube.errors import InvalidRequest
 from sdgcube.indicators.forest import forest_from_land_cover
-from sdgcube.processes._sdg_inputs import period_years
 from sdgcube.processes.burnt_area import BurntArea
 from sdgcube.processes.executor import (
     dask_client,
@@ -82,19 +81,22 @@ def test_descriptions_come_from_the_input_models(process_id):
     cls({"name": process_id}).parse(metadata["example"]["inputs"])
 
 
-def test_periods_have_a_pattern_and_a_default():
+def test_periods_take_every_wire_form_with_a_default():
     schema = Sdg661({"name": "x"}).metadata["inputs"]["baseline"]["schema"]
-    assert schema == {"type": "string", "pattern": "^\\d{4}(/\\d{4})?$", "default": "2000/2004"}
-    assert period_years("2000/2004") == (2000, 2001, 2002, 2003, 2004) and period_years("2018") == (
-        2018,
-    )
+    assert schema["default"] == "2000/2004"
+    assert [branch["type"] for branch in schema["oneOf"]] == ["string", "array", "integer"]
+    parse = Sdg661({"name": "x"}).parse
+    assert parse({"baseline": [2000, 2004]}) == parse({"baseline": "2000/2004"})
+    assert parse({"baseline": [2000, 2004]}).baseline.years == (2000, 2001, 2002, 2003, 2004)
+    assert parse({"reporting": 2018}).reporting.years == (2018,)
 
 
 @pytest.mark.parametrize(
     ("process_id", "data", "message"),
     [
         ("sdg-6-6-1", {"baseline": "2004/2000"}, "input 'baseline': .*ends before it starts"),
-        ("sdg-6-6-1", {"reporting": "20"}, "input 'reporting': String should match pattern"),
+        ("sdg-6-6-1", {"reporting": "20"}, "input 'reporting': .*period '20' is not a year"),
+        ("sdg-6-6-1", {"reporting": [2020]}, r"input 'reporting': .*must be \[first year, last year\]"),
         ("sdg-6-6-1", {"source": "modis"}, "input 'source'"),
         ("sdg-6-6-1", {"baselines": "2000/2004"}, "input 'baselines': Extra inputs are not permitted"),
         ("sdg-15-1-1", {"forest_classes": []}, "input 'forest_classes'"),
@@ -407,8 +409,9 @@ def test_a_job_on_dask_distributed(demo_env):
     inputs = {"geometry": _event(cube, "burn_scar"), "units_layer": None}
     job_store(settings).add(job_id, "burnt-area", {"inputs": inputs})
     payload = settings_payload(settings)
+    plan = BurntArea({"name": "burnt-area"}).prepare(inputs, cube)
     future = dask_client(settings).submit(
-        run_job, payload, job_id, PROCESSES["burnt-area"], inputs, pure=False
+        run_job, payload, job_id, PROCESSES["burnt-area"], plan, pure=False
     )
     assert future.result(timeout=300) == "successful", job_store(settings).get(job_id).message
     document = json.loads((job_dir(settings, job_id) / "result.json").read_text())
