@@ -118,7 +118,7 @@ def test_ndvi_from_reflectance_without_a_quality_band(cube):
 @pytest.mark.parametrize(
     ("data", "error", "message"),
     [
-        ({"years": "2010/2017"}, NoData, "input 'years': product 'user_lc' has no datasets in 2010/2017"),
+        ({"years": "2010/2017"}, NoData, "input 'years': product 'user_lc' has no datasets in 2010…2017 .*\\(years held: 2018, 2020, 2022\\)"),
         ({"source": "ndvi", "reflectance_product": "user_refl", "red_band": "red", "nir_band": "nir",
           "mask_clouds": True}, InvalidRequest, "input 'mask_clouds': product 'user_refl' has no pixel-quality"),
         ({"source": "ndvi", "reflectance_product": "user_refl", "red_band": "red"}, InvalidRequest,

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from odc.geo.geobox import GeoBox
 from pyproj import Transformer
 
 from sdgcube.errors import InvalidRequest
@@ -44,7 +43,7 @@ UNITS = {"west": (slice(0, 40), slice(0, 20)), "east": (slice(0, 40), slice(20, 
 INPUTS = {
     "ndvi_product": "modis_ndvi", "ndvi_band": "ndvi", "land_cover_product": "user_lc",
     "soc_product": "user_soc", "units_layer": "user_units",
-    "trajectory_period": [2000, 2007], "state_baseline_period": [2000, 2004], "state_recent_period": [2006, 2007],
+    "trajectory_period": "2000/2007", "state_baseline_period": [2000, 2004], "state_recent_period": [2006, 2007],
     "performance_period": [2000, 2007], "land_cover_target_year": 2007, "soc_target_year": 2007,
     "reporting_period": {"years": [2008, 2011]},
 }  # fmt: skip
@@ -160,6 +159,12 @@ def test_rasters_follow_the_planted_classes(cube, document):
     assert np.all(np.isnan(trajectory[NO_NDVI]))
     assert np.all(raster("status")[DECLINING] == -1)
     assert np.all(raster("status")[TO_WATER_REPORTING] == 0)
+    (dataset,) = cube.datasets(document["collections"]["sdg"])
+    used = {str(ds.id) for p in ("modis_ndvi", "user_lc", "user_soc") for ds in cube.datasets(p)}
+    assert set(dataset.metadata_doc["properties"]["sdgcube:input_datasets"]) == used
+    assert document["links"]["sdg"]["collection"].endswith(
+        f"/collections/{document['collections']['sdg']}"
+    )
 
 
 @pytest.mark.slow
@@ -170,7 +175,7 @@ def test_rasters_follow_the_planted_classes(cube, document):
             {"mask_clouds": True},
             "input 'mask_clouds': product 'modis_ndvi' has no pixel-quality band",
         ),
-        ({"ndvi_band": "evi"}, "input 'ndvi_band': 'evi' is not a band of 'modis_ndvi'"),
+        ({"ndvi_band": "evi"}, "input 'ndvi_band': product 'modis_ndvi' has no band 'evi'"),
     ],
 )
 def test_inputs_the_product_cannot_serve_are_refused_at_check(cube, data, message):
@@ -189,18 +194,28 @@ def test_clouds_are_masked_by_default_when_the_product_has_a_quality_band(cube, 
                               "cloud": {"bits": 1, "values": {0: False, 1: True}}}},
     ])  # fmt: skip
     quality = np.zeros(GRID.shape, dtype=np.int16)
-    quality[:3, :3] = 2  # cloud
-    data = np.stack([np.full(GRID.shape, 6000, dtype=np.int16), quality])
-    ingest_year(cube, tmp_path, "ndvi_qa", data, GRID, year=2003, nodata=NODATA_I16, definition=doc)
-    area = {"geobox": GeoBox(GRID.shape, GRID.transform, GRID.crs)}
-    for mask_clouds, expected_nan in ((None, 9), (True, 9), (False, 0)):
-        inputs = PROCESS.parse(
-            {"ndvi_product": "ndvi_qa", "ndvi_band": "ndvi", "mask_clouds": mask_clouds}
+    quality[:3, :3] = 2  # cloud, in 2003 only
+    for year in range(2003, 2007):
+        data = np.stack([np.full(GRID.shape, 6000, dtype=np.int16), quality * (year == 2003)])
+        ingest_year(
+            cube, tmp_path, "ndvi_qa", data, GRID, year=year, nodata=NODATA_I16, definition=doc
         )
-        source = inputs.ndvi_source(cube)
-        assert source.mask_clouds is (mask_clouds is not False)
-        ndvi = compute.load_ndvi(cube, source, (2003, 2003), area).values[0]
-        assert int(np.isnan(ndvi).sum()) == expected_nan
-        np.testing.assert_allclose(ndvi[3:, 3:], 0.6, rtol=1e-6)
-    without = PROCESS.parse({"ndvi_product": "modis_ndvi", "ndvi_band": "ndvi"}).ndvi_source(cube)
-    assert without.mask_clouds is False
+    periods = {"trajectory_period": "2003/2006", "state_baseline_period": "2003/2004",
+               "state_recent_period": "2005/2006", "performance_period": "2003/2006"}  # fmt: skip
+    nan = {}
+    for mask_clouds in (None, True, False):
+        data = {
+            **INPUTS,
+            **periods,
+            "ndvi_product": "ndvi_qa",
+            "mask_clouds": mask_clouds,
+            "reporting_period": None,
+        }
+        plan = PROCESS.prepare(data, cube)
+        read = plan.reads["ndvi"]
+        assert read.mask_clouds is (mask_clouds is not False)
+        ndvi = compute.load_ndvi(cube, read, plan.region.load_area()).sel(year=2003).values
+        nan[mask_clouds] = int(np.isnan(ndvi).sum())
+        assert np.nanmax(np.abs(ndvi - 0.6)) < 1e-6
+    assert nan[None] == nan[True] == nan[False] + 9
+    assert not PROCESS.prepare(INPUTS, cube).reads["ndvi"].mask_clouds  # no quality band

@@ -17,7 +17,6 @@ from odc.geo.xr import rasterize
 
 from sdgcube.datacube.areas import pixel_area_km2
 from sdgcube.errors import InvalidRequest, NoData
-from sdgcube.processes.base import Plan
 from sdgcube.processes.context import local_context
 from sdgcube.processes.executor import dask_client, job_dir, run_job, settings_payload
 from sdgcube.processes.jobs import job_store
@@ -41,11 +40,17 @@ def test_description_lists_every_input_with_its_default():
     inputs = metadata["inputs"]
     assert set(inputs) == set(Sdg1531Inputs.model_fields)
     assert all(value["minOccurs"] == 0 for value in inputs.values())
-    assert inputs["trajectory_period"]["schema"]["default"] == [2000, 2015]
+    assert inputs["trajectory_period"]["schema"]["default"] == "2000/2015"
+    assert [b["type"] for b in inputs["trajectory_period"]["schema"]["oneOf"]] == [
+        "string",
+        "array",
+        "integer",
+    ]
     assert inputs["trend_method"]["schema"]["enum"] == ["ols", "theil_sen"]
     assert inputs["significance"]["schema"]["enum"] == [0.9, 0.95, 0.99]
     assert inputs["transition_matrix"]["schema"]["default"][0] == [0, -1, -1, -1, -1, -1, 0]
-    assert inputs["reporting_period"]["schema"]["properties"]["years"]["minItems"] == 2
+    assert "oneOf" in inputs["reporting_period"]["schema"]["properties"]["years"]
+    assert inputs["reporting_period"]["schema"]["required"] == ["years"]
     for node in walk(inputs):  # nested models are inlined: the description stands on its own
         if isinstance(node, dict):
             assert "$ref" not in node and "$defs" not in node
@@ -77,9 +82,11 @@ def test_the_example_and_the_defaults_parse():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"trajectory_period": [2015, 2000]}, "input 'trajectory_period': Value error, period \\[2015, 2000\\]"),
+        ({"trajectory_period": [2015, 2000]}, "input 'trajectory_period': .*period 2015/2000 ends before it starts"),
+        ({"trajectory_period": "2015/2000"}, "input 'trajectory_period': .*ends before it starts"),
         ({"trajectory_period": [2013, 2015]}, "spans fewer than 4 years"),
-        ({"state_recent_period": [2013]}, "input 'state_recent_period': List should have at least 2 items"),
+        ({"state_recent_period": [2013]}, "input 'state_recent_period': .*must be \\[first year, last year\\]"),
+        ({"state_recent_period": "13/15"}, "input 'state_recent_period': .*not a year"),
         ({"significance": 0.8}, "input 'significance': Value error, significance 0.8 must be one of"),
         ({"trend_method": "median"}, "input 'trend_method'"),
         ({"transition_matrix": [[0] * 7] * 6}, "input 'transition_matrix': List should have at least 7 items"),
@@ -139,9 +146,7 @@ RUN = {"reporting_period": {"years": [2016, 2020], "soc_baseline_year": 2000}}
 
 def _run(cube, data: dict[str, Any]) -> dict[str, Any]:
     with local_context(cube.settings) as ctx:
-        inputs = PROCESS.parse(data)
-        PROCESS.check(inputs, ctx.cube)
-        return PROCESS.run(inputs, ctx).document
+        return PROCESS.run_plan(PROCESS.prepare(data, ctx.cube), ctx).document
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +282,7 @@ def test_a_users_lpd_product_replaces_productivity(run):
         ({"ndvi_product": "nope"}, InvalidRequest, "input 'ndvi_product': unknown product 'nope'"),
         ({"soc_product": "nope"}, InvalidRequest, "input 'soc_product': unknown product 'nope'"),
         ({"lpd_product": "nope"}, InvalidRequest, "input 'lpd_product': unknown product 'nope'"),
-        ({"red_band": "B99"}, InvalidRequest, "input 'red_band': 'B99' is not a band of 'sr_annual'"),
+        ({"red_band": "B99"}, InvalidRequest, "input 'red_band': product 'sr_annual' has no band 'B99'"),
         ({"trajectory_period": [1990, 2015]}, NoData,
          "input 'trajectory_period' 1990-2015 lies outside the years of 'sr_annual' \\(2000-2024\\)"),
         ({"state_recent_period": [2013, 2030]}, NoData, "input 'state_recent_period' 2013-2030"),
@@ -285,7 +290,8 @@ def test_a_users_lpd_product_replaces_productivity(run):
         ({"soc_target_year": 2015}, NoData,
          "input 'soc_target_year': 'soil_organic_carbon' has no dataset in 2015 \\(it has 2000, 2020\\)"),
         ({"reporting_period": {"years": [2020, 2030]}}, NoData, "input 'reporting_period.trajectory_period'"),
-        ({"bbox": [-30.0, 10.0, -29.9, 10.1], "units_layer": None}, NoData, "input 'bbox': no dataset of 'sr_annual'"),
+        ({"bbox": [-30.0, 10.0, -29.9, 10.1], "units_layer": None}, NoData,
+         "input 'bbox': product 'sr_annual' has no data in the requested area"),
         ({"units_layer": "nope"}, InvalidRequest, "units_layer 'nope'"),
     ],
 )  # fmt: skip
@@ -293,7 +299,7 @@ def test_check_refuses_before_any_work(demo, data, error, message):
     cube, _ = demo
     before = {p.name for p in cube.products()}
     with pytest.raises(error, match=message):
-        PROCESS.check(PROCESS.parse(data), cube)
+        PROCESS.prepare(data, cube)
     assert {p.name for p in cube.products()} == before
 
 
@@ -306,7 +312,7 @@ def test_a_job_on_the_dask_cluster(demo):
     inputs = {"geometry": _rangeland_geometry(cube), "units_layer": None}
     job_store(settings).add(job_id, "sdg-15-3-1", {"inputs": inputs})
     future = dask_client(settings).submit(run_job, settings_payload(settings), job_id, PROCESSES["sdg-15-3-1"],
-                                          Plan(Sdg1531Inputs.model_validate(inputs)), pure=False)  # fmt: skip
+                                          PROCESS.prepare(inputs, cube), pure=False)  # fmt: skip
     assert future.result(timeout=300) == "successful"
     job = job_store(settings).get(job_id)
     assert (job.status, job.progress) == ("successful", 100)
