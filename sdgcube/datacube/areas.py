@@ -32,7 +32,8 @@ def _geographic_rows(geobox: GeoBox) -> np.ndarray:
 
 
 def _lon_lat(geobox: GeoBox, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = geobox.affine * (cols, rows)
+    a, b, c, d, e, f = geobox.affine[:6]
+    xs, ys = a * cols + b * rows + c, d * cols + e * rows + f
     transformer = Transformer.from_crs(geobox.crs, "EPSG:4326", always_xy=True)
     lon, lat = transformer.transform(xs, ys)
     return np.asarray(lon), np.asarray(lat)
@@ -49,6 +50,8 @@ def _km2_per_square_degree(lat: np.ndarray) -> np.ndarray:
 
 def pixel_area_km2(geobox: GeoBox) -> np.ndarray:
     """float64 (y, x) area of each pixel in km² on the WGS 84 ellipsoid."""
+    if geobox.crs is None:
+        raise ValueError("pixel areas need a grid with a CRS")
     if geobox.crs.geographic:
         return _geographic_rows(geobox)
     ny, nx = geobox.shape
