@@ -120,12 +120,14 @@ class Cube:
         mask_nodata: bool = False,
         mask_clouds: bool = False,
         geobox: GeoBox | None = None,
+        datasets: Sequence[Dataset] | None = None,
     ) -> xr.Dataset:
         """Load a product as a dask-backed Dataset (eager when ``chunks`` is None).
 
         Without ``crs``/``resolution`` the product's native grid is used. ``bbox`` is in
         ``bbox_crs`` (WGS 84 by default); ``geometry`` is GeoJSON in ``geometry_crs``. A ``geobox``
-        is the exact output grid, replacing area, CRS and resolution."""
+        is the exact output grid, replacing area, CRS and resolution. ``datasets`` already found
+        (a job's plan) are loaded as given, without searching the index again."""
         bands = self.bands(product)
         query: dict[str, Any] = {}
         time_range = norm_time(time)
@@ -140,7 +142,8 @@ class Cube:
             query.update(x=(minx, maxx), y=(miny, maxy), crs=norm_crs_or_none(bbox_crs))
         if geometry is not None:
             query["geopolygon"] = norm_geometry(geometry, geometry_crs)
-        datasets = self.dc.find_datasets(product=product, **query)
+        if datasets is None:
+            datasets = self.dc.find_datasets(product=product, **query)
         if not datasets:
             raise NoData(f"no datasets of {product!r} match the requested area and time")
         names = list(measurements) if measurements else None

@@ -11,8 +11,10 @@ import re
 import uuid
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +22,26 @@ import numpy as np
 import pystac
 import rasterio
 from datacube import Datacube
+from datacube.model import Product
+from datacube.utils.documents import InvalidDocException
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from sdgcube.datacube.archive import AssetWriter, remove_dataset, write_dataset
 from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
 from sdgcube.datacube.eo3 import default_nodata, slug
-from sdgcube.datacube.index import add_product
 from sdgcube.datacube.indexing import index_item
 from sdgcube.datacube.stac_items import BandMeta, RasterAsset
 from sdgcube.errors import IngestError
 
 __all__ = [
     "DatasetLineage",
+    "IngestRequest",
     "IngestResult",
     "RasterInfo",
     "check_against_product",
     "ingest_file",
     "ingest_raster",
+    "ingest_rasters",
     "inspect_raster",
     "plan_ingest",
 ]  # fmt: skip
@@ -203,17 +208,111 @@ def plan_ingest(
         raise IngestError(f"product name {product!r} must be lower-case letters, digits and _")
     infos = [inspect_raster(path) for path in paths]
     existing = dc.index.products.get_by_name(product)
-    doc = dict(existing.definition) if existing else product_doc_for(infos[0], product)
+    doc = existing.definition if existing else product_doc_for(infos[0], product)
     if existing is None:
         try:
             dc.index.products.from_doc(doc)
-        except Exception as exc:  # noqa: BLE001 - ODC's document checks raise many types
+        except Exception as exc:  # noqa: BLE001 - ODC raises many kinds for an unusable document
             raise IngestError(f"{infos[0].path} cannot define product {product!r}: {exc}") from None
     for info in infos:
         check_against_product(info, doc)
         if when is None and info.tagged_time is None:
             raise IngestError(f"{info.path} carries no acquisition time: pass --datetime")
     return infos
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """One validated raster to ingest as a dataset of ``product``."""
+
+    info: RasterInfo
+    product: str
+    when: datetime | None = None
+    """Acquisition time; None: the time the file is tagged with."""
+    lineage: DatasetLineage = field(default_factory=DatasetLineage)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    request: IngestRequest
+    when: datetime
+    product_doc: dict[str, Any]
+    new_product: bool
+    names: list[str]
+    dataset_id: str
+
+
+def _pending(dc: Datacube, request: IngestRequest, new_docs: dict[str, dict[str, Any]]) -> _Pending:
+    info, product = request.info, request.product
+    when = request.when or info.tagged_time
+    if when is None:
+        raise IngestError(f"{info.path} carries no acquisition time: pass --datetime")
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    existing = dc.index.products.get_by_name(product)
+    doc = existing.definition if existing else new_docs.get(product)
+    if doc is None:
+        doc = new_docs[product] = product_doc_for(info, product, request.lineage.description)
+    dataset_id = str(uuid.uuid5(_NAMESPACE, f"{product}|{info.checksum}|{when.isoformat()}"))
+    return _Pending(
+        request, when, doc, existing is None, check_against_product(info, doc), dataset_id
+    )
+
+
+def _write(archive_dir: Path, pending: _Pending) -> Path:
+    info = pending.request.info
+    properties = {"sdgcube:source": str(info.path.resolve()), "sdgcube:source_checksum": info.checksum,
+                  **pending.request.lineage.properties}  # fmt: skip
+    return write_dataset(archive_dir, product=pending.request.product, when=pending.when,
+                         dataset_id=pending.dataset_id, properties=properties,
+                         write_assets=_write_bands(info, pending.names, pending.product_doc))  # fmt: skip
+
+
+def _add_new_product(dc: Datacube, doc: dict[str, Any]) -> None:
+    """Add a product made from a file. ``products.add`` validates the definition; ``from_doc``
+    would validate it a second time (a JSON-schema check costs ~0.15 s, a job adds several)."""
+    metadata_type = dc.index.metadata_types.get_by_name(doc["metadata_type"])
+    try:
+        dc.index.products.add(Product(metadata_type, doc), allow_table_lock=True)
+    except InvalidDocException as exc:
+        raise IngestError(f"invalid product definition {doc['name']!r}: {exc}") from exc
+
+
+def ingest_rasters(
+    dc: Datacube, archive_dir: Path, requests: Sequence[IngestRequest], *, workers: int = 1
+) -> list[IngestResult]:
+    """Ingest validated rasters: COGs written by ``workers`` threads, then every new product and
+    dataset indexed in one transaction (all or none: a failure removes the folders written)."""
+    new_docs: dict[str, dict[str, Any]] = {}
+    pending = [_pending(dc, request, new_docs) for request in requests]
+    known = {
+        p.dataset_id: dc.index.datasets.get(p.dataset_id)
+        for p in pending
+        if dc.index.datasets.has(p.dataset_id)
+    }
+    todo = [p for p in pending if p.dataset_id not in known]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        written = dict(
+            zip(
+                (p.dataset_id for p in todo),
+                pool.map(partial(_write, archive_dir), todo),
+                strict=True,
+            )
+        )
+    try:
+        with dc.index.transaction():
+            for doc in new_docs.values():
+                _add_new_product(dc, doc)
+            for p in todo:
+                index_item(dc, pystac.Item.from_file(str(written[p.dataset_id])), p.request.product)
+    except BaseException:
+        for path in written.values():
+            remove_dataset(path)
+        raise
+    return [IngestResult(p.dataset_id, p.request.product, written[p.dataset_id], p.new_product, False)
+            if p.dataset_id in written else
+            IngestResult(p.dataset_id, p.request.product, Path(known[p.dataset_id].uri.removeprefix("file://")),
+                         False, True)
+            for p in pending]  # fmt: skip
 
 
 def ingest_raster(
@@ -226,44 +325,9 @@ def ingest_raster(
     lineage: DatasetLineage | None = None,
 ) -> IngestResult:
     """Ingest one validated raster as a dataset of ``product`` (created from the file if new)."""
-    when = when or info.tagged_time
-    if when is None:
-        raise IngestError(f"{info.path} carries no acquisition time: pass --datetime")
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    existing = dc.index.products.get_by_name(product)
-    lineage = lineage or DatasetLineage()
-    product_doc = (
-        dict(existing.definition)
-        if existing
-        else product_doc_for(info, product, lineage.description)
-    )
-    names = check_against_product(info, product_doc)
-    dataset_id = str(uuid.uuid5(_NAMESPACE, f"{product}|{info.checksum}|{when.isoformat()}"))
-    known = dc.index.datasets.get(dataset_id)
-    if known is not None and known.uri is not None:
-        item_path = Path(known.uri.removeprefix("file://"))
-        return IngestResult(dataset_id, product, item_path, False, True)
-    item_path = write_dataset(
-        archive_dir,
-        product=product,
-        when=when,
-        dataset_id=dataset_id,
-        write_assets=_write_bands(info, names, product_doc),
-        properties={
-            "sdgcube:source": str(info.path.resolve()),
-            "sdgcube:source_checksum": info.checksum,
-            **lineage.properties,
-        },
-    )
-    try:
-        with dc.index.transaction():
-            if existing is None:
-                add_product(dc.index, product_doc)
-            index_item(dc, pystac.Item.from_file(str(item_path)), product)
-    except BaseException:
-        remove_dataset(item_path)
-        raise
-    return IngestResult(dataset_id, product, item_path, existing is None, False)
+    request = IngestRequest(info, product, when, lineage or DatasetLineage())
+    (result,) = ingest_rasters(dc, archive_dir, [request])
+    return result
 
 
 def ingest_file(

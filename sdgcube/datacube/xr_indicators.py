@@ -33,6 +33,8 @@ __all__ = [
     "nbr",
     "population_by_unit",
     "water_from_index",
+    "yearly_last",
+    "yearly_median",
     "yearly_water_classes",
 ]
 
@@ -96,6 +98,30 @@ def yearly_water_classes(observations: xr.DataArray, years: Sequence[int]) -> xr
     return xr.concat(per_year, dim=xr.DataArray(list(years), dims="year", name="year")).rename(
         "water_class"
     )
+
+
+def _per_year(data: xr.DataArray, reduce: Callable[[xr.DataArray], xr.DataArray]) -> xr.DataArray:
+    """(year, y, x): each year's time slices reduced to one, for the years that have any."""
+    years_of = data.time.dt.year.values
+    years = [int(y) for y in np.unique(years_of)]
+    per_year = [reduce(data.isel(time=np.flatnonzero(years_of == y))) for y in years]
+    return xr.concat(per_year, dim=xr.DataArray(years, dims="year", name="year"))
+
+
+def yearly_last(data: xr.DataArray) -> xr.DataArray:
+    """(year, y, x): each year's last time slice (a class map is never averaged)."""
+    return _per_year(data, lambda slices: slices.isel(time=-1, drop=True))
+
+
+def yearly_median(data: xr.DataArray) -> xr.DataArray:
+    """(year, y, x): each year's NaN-skipping median over its time slices."""
+
+    def median(slices: xr.DataArray) -> xr.DataArray:
+        if slices.sizes["time"] == 1:
+            return slices.isel(time=0, drop=True)
+        return slices.chunk(time=-1).median("time", skipna=True)
+
+    return _per_year(data, median)
 
 
 def forest_from_land_cover(

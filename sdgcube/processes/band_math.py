@@ -7,6 +7,7 @@ reduced to one raster, and that raster is registered back into the cube as a res
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -15,13 +16,22 @@ import xarray as xr
 from pydantic import Field
 
 from sdgcube.datacube.cube import Cube, NativeGrid
-from sdgcube.datacube.query import norm_crs_or_none, norm_time
-from sdgcube.errors import LimitExceeded, NoData
+from sdgcube.datacube.query import norm_crs_or_none
+from sdgcube.errors import InvalidRequest, LimitExceeded
 from sdgcube.processes.area import AreaInputs, check_job_area, job_area_km2
-from sdgcube.processes.base import CubeProcessor, ProcessInputs, ProcessResult
+from sdgcube.processes.base import CubeProcessor, Plan, ProcessInputs, ProcessResult
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.expression import BandExpression, parse_expression
-from sdgcube.processes.results import publish_raster, result_product_name, software_version
+from sdgcube.processes.indicator import lineage
+from sdgcube.processes.reads import (
+    Read,
+    ReadSpec,
+    area_input_name,
+    mask_clouds_input,
+    product_bands,
+    resolve_read,
+)
+from sdgcube.processes.results import publish_raster, result_product_name
 
 __all__ = ["BandMath", "BandMathInputs"]
 
@@ -46,22 +56,15 @@ class BandMathInputs(ProcessInputs, AreaInputs):
     crs: str | None = Field(
         None, description="Output CRS (EPSG code or URI); the product's native CRS if unset"
     )
-    mask_clouds: bool = Field(
-        True, description="Mask pixels the product's quality band flags as cloud or shadow"
-    )
+    mask_clouds: bool | None = mask_clouds_input()
 
 
-def _scaled(
-    data: xr.Dataset, cube: Cube, product: str, names: tuple[str, ...]
-) -> dict[str, xr.DataArray]:
-    measurements = cube.product(product).measurements
-    aliases = {a: n for n, m in measurements.items() for a in m.get("aliases", [])}
-    bands = {}
-    for name in names:
-        m = measurements[aliases.get(name, name)]
-        values = data[name].astype("float32")
-        bands[name] = values * float(m.get("scale_factor", 1.0)) + float(m.get("add_offset", 0.0))
-    return bands
+@dataclass(frozen=True)
+class BandMathPlan(Plan):
+    """A checked band-math request: the expression, and the bands and datasets it reads."""
+
+    expression: BandExpression
+    read: Read
 
 
 def _last_valid(values: np.ndarray) -> np.ndarray:
@@ -103,46 +106,24 @@ class BandMath(CubeProcessor):
         "datetime": "2020",
     }
 
-    def _expression(self, inputs: BandMathInputs, cube: Cube) -> BandExpression:
-        product = cube.product(inputs.product)
-        names = set(product.measurements) | {
-            a for m in product.measurements.values() for a in m.get("aliases", [])
-        }
-        return parse_expression(inputs.expression, names)
-
-    def check(self, inputs: BandMathInputs, cube: Cube) -> None:  # type: ignore[override]
-        self._expression(inputs, cube)
-        norm_time(inputs.datetime)
-        datasets = cube.datasets(inputs.product, inputs.datetime)
-        if not datasets:
-            raise NoData(
-                f"product {inputs.product!r} has no datasets for datetime {inputs.datetime!r}"
-            )
+    def check(self, inputs: BandMathInputs, cube: Cube) -> BandMathPlan:  # type: ignore[override]
+        catalog = product_bands(cube, inputs.product, field="product")
+        expression = parse_expression(inputs.expression, set(catalog.every_name))
+        spec = ReadSpec(inputs.product, "product", bands={b: b for b in expression.bands}, time=inputs.datetime,
+                        time_field="datetime", mask_clouds=inputs.mask_clouds)  # fmt: skip
         check_job_area(inputs, cube, inputs.product)
-        crs = norm_crs_or_none(inputs.crs) or NativeGrid.of(datasets).crs
-        if inputs.resolution is not None:
-            # A fine resolution turns an allowed area into any number of pixels: bound those too.
-            metres = inputs.resolution * (111_320.0 if crs.geographic else 1.0)
-            slices = len({ds.center_time for ds in datasets})
-            values = job_area_km2(inputs, cube, inputs.product) * 1e6 / metres**2 * slices
-            limit = cube.settings.limits.max_job_pixels
-            if values > limit:
-                raise LimitExceeded(
-                    f"resolution {inputs.resolution} over this area and {slices} time slice(s) reads about "
-                    f"{values:,.0f} values, more than this server's limit of {limit:,}"
-                )
+        read = resolve_read(cube, spec, area=inputs.shape(), area_field=area_input_name(inputs))
+        _check_grid(inputs, cube, read)
+        return BandMathPlan(inputs, expression, read)
 
-    def run(self, inputs: BandMathInputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
-        cube = ctx.cube
-        expression = self._expression(inputs, cube)
+    def run_plan(self, plan: Plan, ctx: JobContext) -> ProcessResult:
+        assert isinstance(plan, BandMathPlan) and isinstance(plan.inputs, BandMathInputs)
+        inputs, read = plan.inputs, plan.read
         ctx.progress(5, "loading bands")
-        data = cube.load(
-            inputs.product, time=inputs.datetime, measurements=list(expression.bands),
-            crs=inputs.crs, resolution=inputs.resolution, mask_nodata=True,
-            mask_clouds=inputs.mask_clouds, **inputs.load_area(),
-        )  # fmt: skip
-        values = expression.evaluate(_scaled(data, cube, inputs.product, expression.bands))
-        reduced = _reduce(values, inputs.reducer)
+        data = read.load(
+            ctx.cube, area=inputs.load_area(), crs=inputs.crs, resolution=inputs.resolution
+        )
+        reduced = _reduce(plan.expression.evaluate(read.physical(data)), inputs.reducer)
         computed = ctx.compute(reduced, start=10, end=85, message="evaluating the expression")
         ctx.progress(90, "registering the result in the cube")
         times = pd.DatetimeIndex(data.time.values)
@@ -150,21 +131,33 @@ class BandMath(CubeProcessor):
         published = publish_raster(
             ctx, computed, product=product, band_name="value", when=times.max().to_pydatetime(),
             description=f"band-math {inputs.expression!r} over {inputs.product} ({inputs.reducer} of "
-            f"{len(times)} time slice(s))",
-            lineage={
-                "sdgcube:process": self.process_id,
-                "sdgcube:inputs": inputs.model_dump(mode="json"),
-                "sdgcube:input_datasets": sorted(str(ds.id) for ds in cube.datasets(inputs.product, inputs.datetime)),
-                "sdgcube:software": software_version(),
-            },
+            f"{len(times)} time slice(s))", lineage=lineage(self.process_id, inputs, [read]),
         )  # fmt: skip
         return ProcessResult(
-            document={
-                "collection": product,
-                "dataset": published.dataset_id,
-                "stac_item": str(published.item_path),
-                "time_slices": [t.isoformat() for t in times],
-                "expression": inputs.expression,
-            },
+            document={"collection": product, "dataset": published.dataset_id, "links": published.links,
+                      "stac_item": published.links["stac_item"],
+                      "time_slices": [t.isoformat() for t in times], "expression": inputs.expression},
             products=(product,),
+        )  # fmt: skip
+
+
+def _check_grid(inputs: BandMathInputs, cube: Cube, read: Read) -> None:
+    """The output grid must be loadable (a resolution for another CRS) and within the pixel limit."""
+    native = NativeGrid.of(read.datasets).crs
+    crs = norm_crs_or_none(inputs.crs) or native
+    if inputs.resolution is None:
+        if crs != native:
+            raise InvalidRequest(
+                f"input 'resolution': needed to read {inputs.product!r} in crs {inputs.crs!r}"
+            )
+        return
+    # A fine resolution turns an allowed area into any number of pixels: bound those too.
+    metres = inputs.resolution * (111_320.0 if crs.geographic else 1.0)
+    slices = len({ds.center_time for ds in read.datasets})
+    values = job_area_km2(inputs, cube, inputs.product) * 1e6 / metres**2 * slices
+    limit = cube.settings.limits.max_job_pixels
+    if values > limit:
+        raise LimitExceeded(
+            f"resolution {inputs.resolution} over this area and {slices} time slice(s) reads about "
+            f"{values:,.0f} values, more than this server's limit of {limit:,}"
         )

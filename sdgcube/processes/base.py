@@ -2,8 +2,12 @@
 
 A process declares its inputs as one pydantic model; the same model validates a request and
 generates the description that ``/processes/{id}`` publishes, so the two cannot drift apart.
-Validation that needs the index (unknown product, area too large) runs in ``check`` while the
-request is still open, so a bad job is refused with a 4xx instead of failing later.
+``check`` turns the parsed inputs into a ``Plan`` while the request is still open: everything the
+index decides (products, bands, datasets, the region) is resolved there, so a bad job is refused
+with a 4xx instead of failing later, and the job runs the plan without asking the index again.
+
+Two entry points: ``prepare(data, cube) -> Plan`` (parse + check, in the request) and
+``run_plan(plan, ctx) -> ProcessResult`` (in the job, usually on a Dask worker).
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ class ProcessInputs(BaseModel):
 
 @dataclass(frozen=True)
 class Plan:
-    """What a checked request resolves to; this, not the raw inputs, travels to the Dask worker."""
+    """What a checked request resolves to; this, not the raw inputs, travels to the Dask worker.
+
+    Processes extend it (a frozen subclass) with what their ``check`` resolved."""
 
     inputs: ProcessInputs
+    """The parsed request, as the job table stores it (``model_dump(mode="json")``)."""
 
 
 @dataclass(frozen=True)
@@ -115,17 +122,21 @@ class CubeProcessor(BaseProcessor):
         except ValidationError as exc:
             raise InvalidRequest(_validation_message(exc)) from None
 
-    def check(self, inputs: ProcessInputs, cube: Cube) -> None:
-        """Refuse inputs the index can tell are wrong (unknown product, area over the limit)."""
+    def check(self, inputs: ProcessInputs, cube: Cube) -> Plan | None:
+        """Resolve the inputs against the index into a plan; refuse what cannot work (4xx).
+
+        None (processes not yet on ``sdgcube.processes.indicator``) means the plan is the inputs."""
+        return Plan(inputs)
 
     def prepare(self, data: dict[str, Any], cube: Cube) -> Plan:
         """Parse and check a request; the plan it returns is what a job runs."""
         inputs = self.parse(data)
-        self.check(inputs, cube)
-        return Plan(inputs)
+        plan = self.check(inputs, cube)
+        return Plan(inputs) if plan is None else plan
 
     def run(self, inputs: ProcessInputs, ctx: JobContext) -> ProcessResult:
-        raise NotImplementedError
+        """Run from the inputs alone (processes whose ``check`` resolves no plan)."""
+        raise NotImplementedError(f"{type(self).__name__} runs plans only")
 
     def run_plan(self, plan: Plan, ctx: JobContext) -> ProcessResult:
         """Run a prepared plan (the job's entry point)."""

@@ -27,32 +27,15 @@ from sdgcube.indicators.urban import (
     land_consumption_rate,
     lcrpgr,
     population_growth_rate,
-)  # fmt: skip
-from sdgcube.processes._sdg_inputs import (
-    IndicatorInputs,
-    RegionGrid,
-    check_area_has_data,
-    check_band,
-    check_product,
-    check_years,
-    clean,
-    compute_outputs,
-    input_datasets,
-    lineage,
-    mid_year,
-    publish_rasters,
-    resolve,
-    result_outputs,
-    unit_rows,
 )
-from sdgcube.processes.base import CubeProcessor, ProcessResult
-from sdgcube.processes.context import JobContext
-from sdgcube.processes.reporting import SummaryTable, publish_summary
+from sdgcube.processes import indicator as ix
+from sdgcube.processes.reads import ReadSpec
+from sdgcube.processes.reporting import SummaryTable
 
 __all__ = ["Sdg1131", "Sdg1131Inputs"]
 
 
-class Sdg1131Inputs(IndicatorInputs):
+class Sdg1131Inputs(ix.IndicatorInputs):
     built_up_product: str = Field("built_up", description="Built-up (impervious surface) product")
     built_up_band: str | None = Field(
         None, description="Band of built_up_product; its first band if unset"
@@ -78,19 +61,25 @@ class Sdg1131Inputs(IndicatorInputs):
         return self
 
 
-def _built_up(inputs: Sdg1131Inputs, cube: Cube, grid: RegionGrid) -> xr.DataArray:
+def _two_years(plan: ix.IndicatorPlan, name: str, cube: Cube) -> tuple[xr.DataArray, xr.DataArray]:
+    """(y, x) values of read ``name`` in year_1 and in year_2 (the last slice of each), on one grid."""
+    inputs, read = plan.inputs, plan.reads[name]
+    assert isinstance(inputs, Sdg1131Inputs)
+    band, mask = read.bands[f"{name}_band"], name == "population"
+    first = read.load(cube, years=[inputs.year_1], area=plan.region.load_area(), mask_nodata=mask)[
+        band
+    ]
+    second = read.load(cube, years=[inputs.year_2], geobox=first.odc.geobox, mask_nodata=mask)[band]
+    return first.isel(time=-1, drop=True), second.isel(time=-1, drop=True)
+
+
+def _built_up(plan: ix.IndicatorPlan, cube: Cube) -> xr.DataArray:
     """int8 (year, y, x): 1 built-up, 0 not, -1 no data."""
-    product = inputs.built_up_product
-    band = check_band(cube, product, inputs.built_up_band, field="built_up_band")
-    nodata = cube.product(product).measurements[band].get("nodata")
-    first = cube.load(
-        product, time=str(inputs.year_1), measurements=[band], **grid.region.load_area()
-    )[band]
-    second = cube.load(
-        product, time=str(inputs.year_2), measurements=[band], geobox=first.odc.geobox
-    )[band]
+    inputs, read = plan.inputs, plan.reads["built_up"]
+    assert isinstance(inputs, Sdg1131Inputs)
+    nodata = read.catalog[read.bands["built_up_band"]].nodata
     years = []
-    for values in (first.isel(time=-1, drop=True), second.isel(time=-1, drop=True)):
+    for values in _two_years(plan, "built_up", cube):
         built = values.isin(inputs.built_up_classes).astype("int8")
         years.append(
             built.where(values != nodata, -1).astype("int8") if nodata is not None else built
@@ -98,18 +87,6 @@ def _built_up(inputs: Sdg1131Inputs, cube: Cube, grid: RegionGrid) -> xr.DataArr
     return xr.concat(
         years, dim=xr.DataArray([inputs.year_1, inputs.year_2], dims="year", name="year")
     )
-
-
-def _population(
-    inputs: Sdg1131Inputs, cube: Cube, grid: RegionGrid
-) -> tuple[xr.DataArray, xr.DataArray]:
-    product = inputs.population_product
-    band = check_band(cube, product, inputs.population_band, field="population_band")
-    first = cube.load(product, time=str(inputs.year_1), measurements=[band], mask_nodata=True,
-                      **grid.region.load_area())[band].isel(time=-1, drop=True)  # fmt: skip
-    second = cube.load(product, time=str(inputs.year_2), measurements=[band], mask_nodata=True,
-                       geobox=first.odc.geobox)[band].isel(time=-1, drop=True)  # fmt: skip
-    return first, second
 
 
 def _columns(urban: np.ndarray, population: np.ndarray, years: int) -> dict[str, np.ndarray]:
@@ -125,7 +102,7 @@ def _columns(urban: np.ndarray, population: np.ndarray, years: int) -> dict[str,
     }  # fmt: skip
 
 
-class Sdg1131(CubeProcessor):
+class Sdg1131(ix.IndicatorProcess):
     process_id = "sdg-11-3-1"
     title = "SDG 11.3.1 ratio of land consumption rate to population growth rate"
     description = (
@@ -134,76 +111,53 @@ class Sdg1131(CubeProcessor):
     )
     keywords = ("SDG 11.3.1", "LCRPGR", "built-up", "population", "urbanisation")
     Inputs = Sdg1131Inputs
-    outputs: ClassVar[dict[str, Any]] = result_outputs(
+    outputs: ClassVar[dict[str, Any]] = ix.result_outputs(
         "The expansion raster, the per-unit table (JSON rows, CSV, SDMX-CSV, Features), the total"
     )
     example: ClassVar[dict[str, Any]] = {"year_1": 2010, "year_2": 2020}
+    prefix = "sdg1131"
 
-    def check(self, inputs: Sdg1131Inputs, cube: Cube) -> None:  # type: ignore[override]
-        years = (inputs.year_1, inputs.year_2)
-        for kind in ("built_up", "population"):
-            product = getattr(inputs, f"{kind}_product")
-            check_product(cube, product, field=f"{kind}_product")
-            check_band(cube, product, getattr(inputs, f"{kind}_band"), field=f"{kind}_band")
-            for field, year in zip(("year_1", "year_2"), years, strict=True):
-                check_years(cube, product, [year], field=field)
-        grid = resolve(inputs, cube, inputs.built_up_product)
-        check_area_has_data(
-            cube, inputs, grid.region, inputs.built_up_product, (str(years[0]), str(years[1]))
-        )
-        check_area_has_data(
-            cube, inputs, grid.region, inputs.population_product, (str(years[0]), str(years[1]))
+    def check(self, inputs: Sdg1131Inputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+        def read(kind: str) -> ReadSpec:
+            return ReadSpec(getattr(inputs, f"{kind}_product"), f"{kind}_product",
+                            bands={f"{kind}_band": getattr(inputs, f"{kind}_band")},
+                            periods={"year_1": [inputs.year_1], "year_2": [inputs.year_2]})  # fmt: skip
+
+        return ix.plan_indicator(
+            inputs, cube, built_up=read("built_up"), population=read("population")
         )
 
-    def run(self, inputs: Sdg1131Inputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
-        cube, span = ctx.cube, inputs.year_2 - inputs.year_1
-        ctx.progress(2, "resolving the area and its units")
-        grid = resolve(inputs, cube, inputs.built_up_product)
-        ctx.progress(5, "loading built-up land and population")
-        built = _built_up(inputs, cube, grid)
-        pop_1, pop_2 = _population(inputs, cube, grid)
+    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
+        inputs, n = plan.inputs, plan.n_units
+        assert isinstance(inputs, Sdg1131Inputs)
+        built = _built_up(plan, cube)
+        pop_1, pop_2 = _two_years(plan, "population", cube)
         first, second = built.isel(year=0, drop=True), built.isel(year=1, drop=True)
         code = (second == 1).astype("float32") * 2 + (first == 1).astype("float32") * 3  # both: 5
         expansion = code.where(code != 5, 1).where((first >= 0) & (second >= 0))
-        n = grid.n_units
-        outputs = compute_outputs(
-            ctx,
-            tables={"built": class_area(built, grid.units, n_units=n, class_values=(1,)).sum("class"),
-                    "pop_1": population_by_unit(pop_1, grid.units, n_units=n).sel(column="total", drop=True),
-                    "pop_2": population_by_unit(pop_2, grid.units, n_units=n).sel(column="total", drop=True)},
-            rasters={"expansion": expansion}, start=10, end=80, message="summing built-up land and population",
+        return ix.Graph(
+            tables={"built": class_area(built, plan.units, n_units=n, class_values=(1,)).sum("class"),
+                    "pop_1": population_by_unit(pop_1, plan.units, n_units=n).sel(column="total", drop=True),
+                    "pop_2": population_by_unit(pop_2, plan.units, n_units=n).sel(column="total", drop=True)},
+            rasters={"expansion": ix.Layer(expansion, f"SDG 11.3.1 urban expansion {inputs.year_1}-{inputs.year_2}: "
+                                           "0 not built-up, 1 built-up in both years, 2 new built-up, 3 built-up only "
+                                           "in the first year")},
+            when=ix.mid_year(inputs.year_2), message="summing built-up land and population",
         )  # fmt: skip
-        urban, years = outputs.tables["built"], (inputs.year_1, inputs.year_2)
+
+    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
+        inputs, n = plan.inputs, plan.n_units
+        assert isinstance(inputs, Sdg1131Inputs)
+        span, urban = inputs.year_2 - inputs.year_1, outputs.tables["built"]
         population = np.stack([outputs.tables["pop_1"], outputs.tables["pop_2"]])
-        datasets = {
-            product: [
-                ds for year in years for ds in input_datasets(cube, product, grid.region, str(year))
-            ]
-            for product in (inputs.built_up_product, inputs.population_product)
-        }
-        ctx.progress(82, "registering the expansion raster in the cube")
-        published = publish_rasters(
-            ctx, grid, outputs, prefix="sdg1131", when=mid_year(inputs.year_2),
-            descriptions={"expansion": f"SDG 11.3.1 urban expansion {inputs.year_1}-{inputs.year_2}: 0 not "
-                          "built-up, 1 built-up in both years, 2 new built-up, 3 built-up only in the first year"},
-            properties=lineage(self.process_id, inputs, datasets),
-        )  # fmt: skip
-        ctx.progress(92, "writing the per-unit tables")
         columns = {"year_1": np.full(n, inputs.year_1), "year_2": np.full(n, inputs.year_2),
                    **_columns(urban, population, span)}  # fmt: skip
         table = SummaryTable(
             indicator="11.3.1", series="EN_LND_CNSPOP", unit_measure="RO", value_field="lcrpgr",
-            time_period=f"{inputs.year_1}-{inputs.year_2}", rows=unit_rows(grid.region, columns),
+            time_period=f"{inputs.year_1}-{inputs.year_2}", rows=ix.unit_rows(plan.region, columns),
         )  # fmt: skip
-        summary = publish_summary(ctx, table, grid.region, prefix="sdg1131")
         totals = _columns(
             urban.sum(axis=1, keepdims=True), population.sum(axis=1, keepdims=True), span
         )
-        return ProcessResult(
-            document={
-                "indicator": "11.3.1", "collections": published, "summary": summary,
-                "total": {"year_1": inputs.year_1, "year_2": inputs.year_2,
-                          **{k: clean(v[0]) for k, v in totals.items()}},
-            },
-            products=tuple(published.values()),
-        )  # fmt: skip
+        return ix.Report(table, {"total": {"year_1": inputs.year_1, "year_2": inputs.year_2,
+                                           **{k: ix.clean(v[0]) for k, v in totals.items()}}})  # fmt: skip

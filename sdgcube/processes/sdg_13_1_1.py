@@ -22,36 +22,16 @@ from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.query import norm_time
 from sdgcube.datacube.xr_indicators import class_area, hazard_mask, population_by_unit
-from sdgcube.errors import InvalidRequest, NoData
 from sdgcube.indicators.hazard import affected_per_100k
-from sdgcube.processes._sdg_inputs import (
-    IndicatorInputs,
-    RegionGrid,
-    check_area_has_data,
-    check_band,
-    check_product,
-    check_years,
-    clean,
-    compute_outputs,
-    dataset_years,
-    input_datasets,
-    lineage,
-    mid_year,
-    publish_rasters,
-    resolve,
-    result_outputs,
-    unit_rows,
-)
-from sdgcube.processes.base import CubeProcessor, ProcessResult
-from sdgcube.processes.context import JobContext
-from sdgcube.processes.reporting import SummaryTable, publish_summary
+from sdgcube.processes import indicator as ix
+from sdgcube.processes.reads import ReadSpec
+from sdgcube.processes.reporting import SummaryTable
 
 __all__ = ["Sdg1311", "Sdg1311Inputs"]
 
 
-class Sdg1311Inputs(IndicatorInputs):
+class Sdg1311Inputs(ix.IndicatorInputs):
     population_product: str = Field(
         "population", description="Gridded population, persons per pixel"
     )
@@ -104,35 +84,18 @@ class Sdg1311Inputs(IndicatorInputs):
         return self
 
 
-def _population(inputs: Sdg1311Inputs, cube: Cube, grid: RegionGrid) -> xr.DataArray:
-    band = check_band(
-        cube, inputs.population_product, inputs.population_band, field="population_band"
-    )
-    data = cube.load(inputs.population_product, time=str(inputs.population_year), measurements=[band],
-                     mask_nodata=True, **grid.region.load_area())  # fmt: skip
-    return data[band].isel(time=-1, drop=True)
-
-
-def _hazard(inputs: Sdg1311Inputs, cube: Cube, population: xr.DataArray) -> xr.DataArray:
+def _hazard(plan: ix.IndicatorPlan, cube: Cube, population: xr.DataArray) -> xr.DataArray:
     """bool (y, x) hazard extent on the population grid."""
-    geobox = population.odc.geobox
+    inputs, geobox = plan.inputs, population.odc.geobox
+    assert isinstance(inputs, Sdg1311Inputs)
     if inputs.hazard_geometry is not None:
-        polygon = Geometry(inputs.hazard_geometry, "EPSG:4326").to_crs(geobox.crs)
-        mask = rasterize(polygon, geobox)
+        mask = rasterize(Geometry(inputs.hazard_geometry, "EPSG:4326").to_crs(geobox.crs), geobox)
         return population.copy(data=np.asarray(mask.values, dtype=bool)).chunk(
             population.chunksizes
         )
-    assert inputs.hazard_product is not None
-    band = check_band(cube, inputs.hazard_product, inputs.hazard_band, field="hazard_band")
-    values = cube.load(inputs.hazard_product, time=inputs.hazard_datetime, measurements=[band], mask_nodata=True,
-                       geobox=geobox)[band]  # fmt: skip
+    read = plan.reads["hazard"]
+    values = read.load(cube, geobox=geobox)[read.bands["hazard_band"]]
     return hazard_mask(values, min_value=inputs.hazard_min_value, max_value=inputs.hazard_max_value)
-
-
-def _reference_year(inputs: Sdg1311Inputs, cube: Cube) -> int:
-    if inputs.hazard_product is None:
-        return inputs.population_year
-    return max(dataset_years(cube.datasets(inputs.hazard_product, inputs.hazard_datetime)))
 
 
 def _columns(persons: np.ndarray, hazard_km2: np.ndarray) -> dict[str, np.ndarray]:
@@ -141,7 +104,7 @@ def _columns(persons: np.ndarray, hazard_km2: np.ndarray) -> dict[str, np.ndarra
             "affected_per_100k": affected_per_100k(persons[:, 1], persons[:, 0])}  # fmt: skip
 
 
-class Sdg1311(CubeProcessor):
+class Sdg1311(ix.IndicatorProcess):
     process_id = "sdg-13-1-1"
     title = "SDG 13.1.1 persons directly affected by a hazard per 100 000 population"
     description = (
@@ -150,7 +113,7 @@ class Sdg1311(CubeProcessor):
     )
     keywords = ("SDG 13.1.1", "SDG 1.5.1", "SDG 11.5.1", "disaster", "exposure", "population")
     Inputs = Sdg1311Inputs
-    outputs: ClassVar[dict[str, Any]] = result_outputs(
+    outputs: ClassVar[dict[str, Any]] = ix.result_outputs(
         "The affected-persons raster and the per-unit table (JSON rows, CSV, SDMX-CSV, Features)"
     )
     example: ClassVar[dict[str, Any]] = {
@@ -161,67 +124,43 @@ class Sdg1311(CubeProcessor):
         },
     }  # fmt: skip
 
-    def check(self, inputs: Sdg1311Inputs, cube: Cube) -> None:  # type: ignore[override]
-        check_product(cube, inputs.population_product, field="population_product")
-        check_band(cube, inputs.population_product, inputs.population_band, field="population_band")
-        check_years(
-            cube, inputs.population_product, [inputs.population_year], field="population_year"
-        )
-        grid = resolve(inputs, cube, inputs.population_product)
-        check_area_has_data(
-            cube, inputs, grid.region, inputs.population_product, str(inputs.population_year)
-        )
-        if inputs.hazard_product is not None:
-            check_product(cube, inputs.hazard_product, field="hazard_product")
-            check_band(cube, inputs.hazard_product, inputs.hazard_band, field="hazard_band")
-            try:
-                time = norm_time(inputs.hazard_datetime)
-            except InvalidRequest as exc:
-                raise InvalidRequest(f"input 'hazard_datetime': {exc}") from None
-            if not input_datasets(cube, inputs.hazard_product, grid.region, time):
-                raise NoData(f"input 'hazard_product': {inputs.hazard_product!r} has no data in the requested "
-                             f"area for hazard_datetime {inputs.hazard_datetime!r}")  # fmt: skip
+    prefix = "sdg1311"
 
-    def run(self, inputs: Sdg1311Inputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
-        cube = ctx.cube
-        ctx.progress(2, "resolving the area and its units")
-        grid = resolve(inputs, cube, inputs.population_product)
-        ctx.progress(5, "loading population and the hazard extent")
-        population = _population(inputs, cube, grid)
-        hazard = _hazard(inputs, cube, population)
-        n = grid.n_units
-        outputs = compute_outputs(
-            ctx,
-            tables={"persons": population_by_unit(population, grid.units, n_units=n, inside=hazard),
-                    "hazard": class_area(hazard.astype("int8"), grid.units, n_units=n, class_values=(1,))},
-            rasters={"affected": population.where(hazard, 0.0)},
-            start=10, end=80, message="laying the hazard over the population",
-        )  # fmt: skip
-        persons, hazard_km2 = outputs.tables["persons"], outputs.tables["hazard"][:, 0]
-        year = _reference_year(inputs, cube)
-        datasets = {inputs.population_product: input_datasets(cube, inputs.population_product, grid.region,
-                                                              str(inputs.population_year))}  # fmt: skip
+    def check(self, inputs: Sdg1311Inputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+        reads = {"population": ReadSpec(inputs.population_product, "population_product",
+                                        bands={"population_band": inputs.population_band},
+                                        periods={"population_year": [inputs.population_year]})}  # fmt: skip
         if inputs.hazard_product is not None:
-            datasets[inputs.hazard_product] = input_datasets(cube, inputs.hazard_product, grid.region,
-                                                             norm_time(inputs.hazard_datetime))  # fmt: skip
-        ctx.progress(82, "registering the affected-persons raster in the cube")
-        published = publish_rasters(
-            ctx, grid, outputs, prefix="sdg1311", when=mid_year(year),
-            descriptions={
-                "affected": f"SDG 13.1.1 persons affected per pixel ({inputs.population_year} population)"
-            },
-            properties=lineage(self.process_id, inputs, datasets),
+            reads["hazard"] = ReadSpec(inputs.hazard_product, "hazard_product", bands={"hazard_band": inputs.hazard_band},
+                                       time=inputs.hazard_datetime, time_field="hazard_datetime")  # fmt: skip
+        return ix.plan_indicator(inputs, cube, **reads)
+
+    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
+        inputs, read, n = plan.inputs, plan.reads["population"], plan.n_units
+        assert isinstance(inputs, Sdg1311Inputs)
+        population = read.load(cube, area=plan.region.load_area())[
+            read.bands["population_band"]
+        ].isel(time=-1, drop=True)
+        hazard = _hazard(plan, cube, population)
+        return ix.Graph(
+            tables={"persons": population_by_unit(population, plan.units, n_units=n, inside=hazard),
+                    "hazard": class_area(hazard.astype("int8"), plan.units, n_units=n, class_values=(1,))},
+            rasters={"affected": ix.Layer(population.where(hazard, 0.0),
+                                          f"SDG 13.1.1 persons affected per pixel ({inputs.population_year} population)")},
+            when=ix.mid_year(_reference_year(plan)), message="laying the hazard over the population",
         )  # fmt: skip
-        ctx.progress(92, "writing the per-unit tables")
+
+    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
+        persons, hazard_km2 = outputs.tables["persons"], outputs.tables["hazard"][:, 0]
         table = SummaryTable(
-            indicator="13.1.1", series="VC_DSR_DAFF", unit_measure="PER_100000_POP",
-            value_field="affected_per_100k",
-            time_period=str(year), rows=unit_rows(grid.region, _columns(persons, hazard_km2)),
+            indicator="13.1.1", series="VC_DSR_DAFF", unit_measure="PER_100000_POP", value_field="affected_per_100k",
+            time_period=str(_reference_year(plan)), rows=ix.unit_rows(plan.region, _columns(persons, hazard_km2)),
         )  # fmt: skip
-        summary = publish_summary(ctx, table, grid.region, prefix="sdg1311")
         total = _columns(persons.sum(axis=0, keepdims=True), hazard_km2.sum(keepdims=True))
-        return ProcessResult(
-            document={"indicator": "13.1.1", "collections": published, "summary": summary,
-                      "total": {k: clean(v[0]) for k, v in total.items()}},
-            products=tuple(published.values()),
-        )  # fmt: skip
+        return ix.Report(table, {"total": {k: ix.clean(v[0]) for k, v in total.items()}})
+
+
+def _reference_year(plan: ix.IndicatorPlan) -> int:
+    """The hazard's last year with data, or the population year for a hazard polygon."""
+    hazard = plan.reads.get("hazard")
+    return hazard.years[-1] if hazard is not None else plan.reads["population"].years[-1]

@@ -4,10 +4,10 @@ Per year, a pixel is permanent water when it is water in every valid observation
 seasonal water when it is water in some but not all (``sdgcube.indicators.water``). Observations
 come from a water product (0 dry / 1 water, quarterly ``surface_water`` by default) or from MNDWI of
 a reflectance product thresholded per time slice. Per reporting unit: permanent and seasonal km² for
-every year from the baseline's first to the reporting period's last, their 5-year (period) means
-over the years that have observations, and the change of permanent water
-(reporting − baseline) / baseline × 100: SDMX series ``EN_LKRV_PWAC`` (lakes and rivers permanent
-water area change, percent).
+every year from the baseline's first to the reporting period's last, their period means over the
+years that have observations (a period needs one at least; the result lists them), and the change
+of permanent water (reporting − baseline) / baseline × 100: SDMX series ``EN_LKRV_PWAC`` (lakes and
+rivers permanent water area change, percent).
 """
 
 from __future__ import annotations
@@ -21,40 +21,21 @@ from pydantic import Field
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.xr_indicators import class_area, mndwi, water_from_index, yearly_water_classes
 from sdgcube.indicators.water import NODATA, NOT_WATER, PERMANENT, SEASONAL, percent_change
-from sdgcube.processes._sdg_inputs import (
-    IndicatorInputs,
-    RegionGrid,
-    YearPeriod,
-    check_area_has_data,
-    check_band,
-    check_product,
-    check_years,
-    clean,
-    compute_outputs,
-    input_datasets,
-    lineage,
-    mid_year,
-    period_years,
-    publish_rasters,
-    resolve,
-    result_outputs,
-    scaled,
-    unit_rows,
-)
-from sdgcube.processes.base import CubeProcessor, ProcessResult
-from sdgcube.processes.context import JobContext
-from sdgcube.processes.reporting import SummaryTable, publish_summary
+from sdgcube.processes import indicator as ix  # fmt: skip
+from sdgcube.processes.periods import Period, YearPeriod, period_input
+from sdgcube.processes.reads import ReadSpec, mask_clouds_input
+from sdgcube.processes.reporting import SummaryTable
 
 __all__ = ["Sdg661", "Sdg661Inputs"]
 
 _CLASSES = (PERMANENT, SEASONAL, NOT_WATER, NODATA)
+_KINDS = ("permanent", "seasonal")
 
 
-class Sdg661Inputs(IndicatorInputs):
+class Sdg661Inputs(ix.IndicatorInputs):
     source: Literal["water_product", "mndwi"] = Field(
-        "water_product",
-        description="Water observations from a water product, or from MNDWI of a reflectance product",
-    )
+        "water_product", description="Water observations from a water product, or from MNDWI of a reflectance product"
+    )  # fmt: skip
     water_product: str = Field(
         "surface_water", description="Sub-annual water observations: 0 dry, 1 water"
     )
@@ -71,96 +52,73 @@ class Sdg661Inputs(IndicatorInputs):
     mndwi_threshold: float = Field(
         0.0, description="Water where MNDWI = (green − SWIR1)/(green + SWIR1) exceeds this"
     )
-    mask_clouds: bool = Field(
-        True, description="For source 'mndwi': drop pixels flagged cloud or shadow"
-    )
-    baseline: YearPeriod = Field("2000/2004", description="Baseline period, years start/end")
-    reporting: YearPeriod = Field("2020/2024", description="Reporting period, years start/end")
-
-    def product(self) -> str:
-        return self.water_product if self.source == "water_product" else self.reflectance_product
+    mask_clouds: bool | None = mask_clouds_input()
+    baseline: YearPeriod = period_input("2000/2004", "Baseline period: a year or years start/end")
+    reporting: YearPeriod = period_input("2020/2024", "Reporting period: a year or years start/end")
 
     def years(self) -> tuple[int, ...]:
-        first, last = period_years(self.baseline)[0], period_years(self.reporting)[-1]
-        return tuple(range(min(first, last), max(first, last) + 1))
+        return Period.spanning([self.baseline, self.reporting]).years
 
 
-def _observations(inputs: Sdg661Inputs, cube: Cube, grid: RegionGrid) -> xr.DataArray:
-    """uint8 (time, y, x) water codes: 0 dry, 1 water, anything else no observation."""
-    years = inputs.years()
-    time = (str(years[0]), str(years[-1]))
-    area = grid.region.load_area()
+def _read(inputs: Sdg661Inputs) -> ReadSpec:
+    periods = {"baseline": inputs.baseline, "reporting": inputs.reporting}
     if inputs.source == "water_product":
-        band = check_band(cube, inputs.water_product, inputs.water_band, field="water_band")
-        return cube.load(inputs.water_product, time=time, measurements=[band], **area)[band]
-    green = check_band(cube, inputs.reflectance_product, inputs.green_band, field="green_band")
-    swir1 = check_band(cube, inputs.reflectance_product, inputs.swir1_band, field="swir1_band")
-    data = cube.load(inputs.reflectance_product, time=time, measurements=[green, swir1], mask_nodata=True,
-                     mask_clouds=inputs.mask_clouds, **area)  # fmt: skip
-    bands = scaled(data, cube, inputs.reflectance_product, (green, swir1))
-    return water_from_index(mndwi(bands[green], bands[swir1]), threshold=inputs.mndwi_threshold)
+        return ReadSpec(inputs.water_product, "water_product", bands={"water_band": inputs.water_band},
+                        periods=periods, years=inputs.years(), mask_clouds=inputs.mask_clouds)  # fmt: skip
+    return ReadSpec(inputs.reflectance_product, "reflectance_product", periods=periods, years=inputs.years(),
+                    bands={"green_band": inputs.green_band, "swir1_band": inputs.swir1_band},
+                    mask_clouds=inputs.mask_clouds)  # fmt: skip
 
 
-def _permanent_frequency(classes: xr.DataArray, years: tuple[int, ...]) -> xr.DataArray:
+def _observations(plan: ix.IndicatorPlan, cube: Cube) -> xr.DataArray:
+    """uint8 (time, y, x) water codes: 0 dry, 1 water, anything else no observation."""
+    inputs, read = plan.inputs, plan.reads["water"]
+    assert isinstance(inputs, Sdg661Inputs)
+    if inputs.source == "water_product":
+        data = read.load(cube, area=plan.region.load_area(), mask_nodata=False)
+        return data[read.bands["water_band"]]
+    bands = read.physical(read.load(cube, area=plan.region.load_area()))
+    return water_from_index(
+        mndwi(bands["green_band"], bands["swir1_band"]), threshold=inputs.mndwi_threshold
+    )
+
+
+def _permanent_frequency(classes: xr.DataArray, period: Period) -> xr.DataArray:
     """Share of the period's observed years in which a pixel was permanent water (NaN: never observed)."""
-    period = classes.sel(year=list(years))
-    observed = (period != NODATA).sum("year")
-    return ((period == PERMANENT).sum("year") / observed).where(observed > 0).astype("float32")
+    years = [y for y in period.years if y in classes.year.values]
+    observed = (classes.sel(year=years) != NODATA).sum("year")
+    permanent = (classes.sel(year=years) == PERMANENT).sum("year")
+    return (permanent / observed).where(observed > 0).astype("float32")
 
 
-def _period_mean(
-    values: np.ndarray, years: tuple[int, ...], period: tuple[int, ...], held: set[int]
-) -> np.ndarray:
-    """Mean over the period's years that have observations, of (year, unit) values -> (unit,)."""
-    rows = [years.index(y) for y in period if y in held]
-    return values[rows].mean(axis=0) if rows else np.full(values.shape[1:], np.nan)
+def _period_mean(values: np.ndarray, years: tuple[int, ...], used: list[int]) -> np.ndarray:
+    """Mean over the years used, of (year, unit) values -> (unit,)."""
+    return values[[years.index(y) for y in used]].mean(axis=0)
 
 
-def _table(areas: np.ndarray, inputs: Sdg661Inputs, held: set[int]) -> dict[str, np.ndarray]:
+def _table(
+    areas: np.ndarray, years: tuple[int, ...], used: dict[str, list[int]]
+) -> dict[str, np.ndarray]:
     """Columns (one value per unit, or for the total) from km² (year, unit, class)."""
-    years, baseline, reporting = (
-        inputs.years(),
-        period_years(inputs.baseline),
-        period_years(inputs.reporting),
-    )
-    permanent, seasonal = (
-        areas[..., _CLASSES.index(PERMANENT)],
-        areas[..., _CLASSES.index(SEASONAL)],
-    )
-    columns = {
-        "baseline_permanent_km2": _period_mean(permanent, years, baseline, held),
-        "reporting_permanent_km2": _period_mean(permanent, years, reporting, held),
-        "baseline_seasonal_km2": _period_mean(seasonal, years, baseline, held),
-        "reporting_seasonal_km2": _period_mean(seasonal, years, reporting, held),
-    }
-    for kind in ("permanent", "seasonal"):
-        baseline_km2, reporting_km2 = (
-            columns[f"baseline_{kind}_km2"],
-            columns[f"reporting_{kind}_km2"],
+    columns = {f"{period}_{kind}_km2": _period_mean(areas[..., _CLASSES.index(code)], years, used[period])
+               for kind, code in zip(_KINDS, (PERMANENT, SEASONAL), strict=True) for period in used}  # fmt: skip
+    for kind in _KINDS:
+        columns[f"{kind}_change_pct"] = percent_change(
+            columns[f"baseline_{kind}_km2"], columns[f"reporting_{kind}_km2"]
         )
-        columns[f"{kind}_change_pct"] = percent_change(baseline_km2, reporting_km2)
     return columns
 
 
 def _yearly(
     areas: np.ndarray, years: tuple[int, ...], held: set[int], ids: list[str]
 ) -> list[dict[str, Any]]:
-    rows = []
-    for y, year in enumerate(years):
-        for u, unit_id in enumerate(ids):
-            values = dict(
-                zip(
-                    ("permanent_km2", "seasonal_km2", "not_water_km2", "nodata_km2"),
-                    areas[y, u],
-                    strict=True,
-                )
-            )
-            rows.append({"unit_id": unit_id, "year": year,
-                         **{k: clean(v) if year in held else None for k, v in values.items()}})  # fmt: skip
-    return rows
+    names = ("permanent_km2", "seasonal_km2", "not_water_km2", "nodata_km2")
+    return [{"unit_id": unit_id, "year": year,
+             **{k: ix.clean(v) if year in held else None for k, v in zip(names, areas[y, u], strict=True)}}
+            for y, year in enumerate(years) for u, unit_id in enumerate(ids)]  # fmt: skip
 
 
-class Sdg661(CubeProcessor):
+class Sdg661(ix.IndicatorProcess):
     process_id = "sdg-6-6-1"
     title = "SDG 6.6.1 change in the extent of water-related ecosystems"
     description = (
@@ -170,7 +128,7 @@ class Sdg661(CubeProcessor):
     )
     keywords = ("SDG 6.6.1", "surface water", "permanent water", "seasonal water", "MNDWI")
     Inputs = Sdg661Inputs
-    outputs: ClassVar[dict[str, Any]] = result_outputs(
+    outputs: ClassVar[dict[str, Any]] = ix.result_outputs(
         "Registered rasters, the per-unit table (JSON rows, CSV, SDMX-CSV, Features) and yearly areas"
     )
     example: ClassVar[dict[str, Any]] = {
@@ -178,68 +136,46 @@ class Sdg661(CubeProcessor):
         "reporting": "2020/2024",
         "unit_ids": ["D1"],
     }
+    prefix = "sdg661"
 
-    def check(self, inputs: Sdg661Inputs, cube: Cube) -> None:  # type: ignore[override]
-        field = "water_product" if inputs.source == "water_product" else "reflectance_product"
-        product = inputs.product()
-        check_product(cube, product, field=field)
-        if inputs.source == "water_product":
-            check_band(cube, product, inputs.water_band, field="water_band")
-        else:
-            check_band(cube, product, inputs.green_band, field="green_band")
-            check_band(cube, product, inputs.swir1_band, field="swir1_band")
-        check_years(cube, product, period_years(inputs.baseline), field="baseline")
-        check_years(cube, product, period_years(inputs.reporting), field="reporting")
-        grid = resolve(inputs, cube, product)
+    def check(self, inputs: Sdg661Inputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+        return ix.plan_indicator(inputs, cube, water=_read(inputs))
+
+    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
+        inputs = plan.inputs
+        assert isinstance(inputs, Sdg661Inputs)
         years = inputs.years()
-        check_area_has_data(cube, inputs, grid.region, product, (str(years[0]), str(years[-1])))
-
-    def run(self, inputs: Sdg661Inputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
-        cube, product, years = ctx.cube, inputs.product(), inputs.years()
-        baseline, reporting = period_years(inputs.baseline), period_years(inputs.reporting)
-        ctx.progress(2, "resolving the area and its units")
-        grid = resolve(inputs, cube, product)
-        ctx.progress(5, "loading water observations")
-        observations = _observations(inputs, cube, grid)
-        held = {int(y) for y in np.unique(observations.time.dt.year.values)}
-        classes = yearly_water_classes(observations, years)
+        classes = yearly_water_classes(_observations(plan, cube), years)
         latest = classes.sel(year=years[-1], drop=True)
-        outputs = compute_outputs(
-            ctx, tables={"area": class_area(classes, grid.units, n_units=grid.n_units, class_values=_CLASSES)},
-            rasters={"classes": latest.where(latest != NODATA),
-                     "change": _permanent_frequency(classes, reporting) - _permanent_frequency(classes, baseline)},
-            start=10, end=80, message="classifying water per year",
-        )  # fmt: skip
-        areas = outputs.tables["area"]
-        datasets = {
-            product: input_datasets(cube, product, grid.region, (str(years[0]), str(years[-1])))
-        }
-        ctx.progress(82, "registering the rasters in the cube")
-        published = publish_rasters(
-            ctx, grid, outputs, prefix="sdg661", when=mid_year(years[-1]),
-            descriptions={
-                "classes": f"SDG 6.6.1 water class in {years[-1]}: 0 not water, 1 seasonal, 2 permanent",
-                "change": f"SDG 6.6.1 share of years with permanent water, {inputs.reporting} minus "
-                f"{inputs.baseline} (-1 lost ... +1 gained)",
+        change = _permanent_frequency(classes, inputs.reporting) - _permanent_frequency(
+            classes, inputs.baseline
+        )
+        return ix.Graph(
+            tables={"area": class_area(classes, plan.units, n_units=plan.n_units, class_values=_CLASSES)},
+            rasters={
+                "classes": ix.Layer(latest.where(latest != NODATA),
+                                 f"SDG 6.6.1 water class in {years[-1]}: 0 not water, 1 seasonal, 2 permanent"),
+                "change": ix.Layer(change, f"SDG 6.6.1 share of years with permanent water, {inputs.reporting} minus "
+                                f"{inputs.baseline} (-1 lost ... +1 gained)"),
             },
-            properties=lineage(self.process_id, inputs, datasets),
+            when=ix.mid_year(years[-1]), message="classifying water per year",
         )  # fmt: skip
-        ctx.progress(92, "writing the per-unit tables")
+
+    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
+        inputs = plan.inputs
+        assert isinstance(inputs, Sdg661Inputs)
+        years, held, areas = inputs.years(), set(plan.reads["water"].years), outputs.tables["area"]
+        used = {"baseline": [y for y in inputs.baseline.years if y in held],
+                "reporting": [y for y in inputs.reporting.years if y in held]}  # fmt: skip
         table = SummaryTable(
             indicator="6.6.1", series="EN_LKRV_PWAC", unit_measure="PT", value_field="permanent_change_pct",
-            time_period=inputs.reporting.replace("/", "-"),
-            rows=unit_rows(grid.region, _table(areas, inputs, held)),
+            time_period=inputs.reporting.sdmx, rows=ix.unit_rows(plan.region, _table(areas, years, used)),
         )  # fmt: skip
-        summary = publish_summary(ctx, table, grid.region, prefix="sdg661")
         total = {
-            k: clean(v[0])
-            for k, v in _table(areas.sum(axis=1, keepdims=True), inputs, held).items()
+            k: ix.clean(v[0])
+            for k, v in _table(areas.sum(axis=1, keepdims=True), years, used).items()
         }
-        return ProcessResult(
-            document={
-                "indicator": "6.6.1", "collections": published, "summary": summary, "total": total,
-                "yearly": _yearly(areas, years, held, [u.id for u in grid.region.units]),
-                "years_without_observations": [y for y in years if y not in held],
-            },
-            products=tuple(published.values()),
-        )  # fmt: skip
+        return ix.Report(table, {
+            "total": total, "yearly": _yearly(areas, years, held, [u.id for u in plan.region.units]),
+            "years_with_data": used, "years_without_observations": [y for y in years if y not in held],
+        })  # fmt: skip

@@ -4,7 +4,6 @@ reducers, and (slow, on the demo archive) a run whose registered result is check
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -72,7 +71,7 @@ def test_occurrences(metadata, name, min_occurs):
         ("resolution", {"type": "number", "exclusiveMinimum": 0, "default": None}),
         ("datetime", {"type": "string", "default": None}),
         ("crs", {"type": "string", "default": None}),
-        ("mask_clouds", {"type": "boolean", "default": True}),
+        ("mask_clouds", {"type": "boolean", "default": None}),
         ("geometry", {"type": "object", "additionalProperties": True, "default": None}),
     ],
 )
@@ -173,7 +172,7 @@ def test_parse_defaults():
     assert (inputs.product, inputs.reducer, inputs.mask_clouds, inputs.datetime) == (
         "sr_annual",
         "mean",
-        True,
+        None,
         None,
     )
     assert inputs.load_area() == {}
@@ -247,7 +246,15 @@ def test_ndvi_is_registered_with_its_lineage(demo, build_processor):
         ndvi, expected, rtol=1e-6, atol=1e-7
     )  # NaN exactly where expected is NaN
 
-    item = json.loads(Path(document["stac_item"]).read_text())
+    base = cube.settings.base_url
+    assert (
+        document["collection"] == product
+        and document["links"]["collection"] == f"{base}/collections/{product}"
+    )
+    assert document["stac_item"].startswith(f"{base}/stac/archive/{product}/2020/")
+    # The URL is the item's path under the archive, as the server's STAC browser serves it.
+    relative = document["stac_item"].removeprefix(f"{base}/stac/archive/")
+    item = json.loads((cube.settings.archive_dir / relative).read_text())
     properties = item["properties"]
     assert properties["sdgcube:process"] == "band-math"
     assert properties["sdgcube:inputs"]["expression"] == NDVI
@@ -283,7 +290,10 @@ def test_median_of_three_years_over_a_bbox_with_band_aliases(demo, build_process
     ("data", "error"),
     [
         ({"expression": "blue2 - red"}, "uses 'blue2', not a band"),
-        ({"expression": NDVI, "datetime": "1990"}, "no datasets for datetime '1990'"),
+        (
+            {"expression": NDVI, "datetime": "1990"},
+            "input 'datetime': product 'sr_annual' has no data for datetime '1990'",
+        ),
         ({"expression": NDVI, "product": "nope"}, "unknown product 'nope'"),
         ({"expression": NDVI, "bbox": [0, 0, 40, 40]}, "more than this server's limit"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from distributed import Event
 
 from sdgcube.processes import executor
-from sdgcube.processes.band_math import BandMathInputs
+from sdgcube.processes.band_math import BandMath, BandMathPlan
 from sdgcube.processes.base import Plan
 from sdgcube.processes.executor import fail_orphans, job_dir, run_job, task_key
 from sdgcube.processes.jobs import JobStore
@@ -254,9 +255,19 @@ def test_a_job_whose_task_the_scheduler_holds_is_not_orphaned(store, services):
 # --- run_job on the demo archive -------------------------------------------------------------------
 
 
-def _plan(inputs: dict) -> Plan:
-    """A plan as a job receives it, without the request-time checks (so the job itself meets the error)."""
-    return Plan(BandMathInputs.model_validate(inputs))
+def _plan(cube, inputs: dict) -> Plan:
+    """A plan as a job receives it: checked against the index while the request was open."""
+    return BandMath({"name": "band-math"}).prepare(inputs, cube)
+
+
+def _archived_since(plan: BandMathPlan) -> BandMathPlan:
+    """The plan of a request checked before its datasets left the archive."""
+    return replace(plan, read=replace(plan.read, datasets=()))
+
+
+def _reprojected_without_resolution(plan: BandMathPlan) -> BandMathPlan:
+    """A plan that skipped the grid check (another CRS needs a resolution)."""
+    return replace(plan, inputs=plan.inputs.model_copy(update={"crs": "EPSG:3857"}))
 
 
 @pytest.fixture
@@ -272,7 +283,7 @@ def test_run_job_accepted_to_successful(demo, demo_settings, demo_services):
     job_id, inputs = _new_id(), {"expression": NDVI, "datetime": "2020"}
     store.add(job_id, "band-math", {"inputs": inputs})
 
-    assert run_job(demo_services, job_id, BAND_MATH, _plan(inputs)) == "successful"
+    assert run_job(demo_services, job_id, BAND_MATH, _plan(cube, inputs)) == "successful"
 
     job = store.get(job_id)
     assert (job.status, job.progress, job.message, job.mimetype) == (
@@ -299,7 +310,9 @@ def test_run_job_dismissed_before_it_starts_does_nothing(demo, demo_settings, de
     store.add(job_id, "band-math", {})
     store.update(job_id, status="dismissed", message="dismissed by the user")
 
-    assert run_job(demo_services, job_id, BAND_MATH, _plan({"expression": NDVI})) == "dismissed"
+    assert (
+        run_job(demo_services, job_id, BAND_MATH, _plan(cube, {"expression": NDVI})) == "dismissed"
+    )
 
     job = store.get(job_id)
     assert (job.status, job.message, job.started) == ("dismissed", "dismissed by the user", None)
@@ -327,7 +340,7 @@ def test_run_job_dismissed_while_running_stops_at_its_next_progress(
             demo_services,
             job_id,
             BAND_MATH,
-            _plan({"expression": NDVI, "datetime": "2020"}),
+            _plan(cube, {"expression": NDVI, "datetime": "2020"}),
         )
         == "dismissed"
     )
@@ -339,24 +352,29 @@ def test_run_job_dismissed_while_running_stops_at_its_next_progress(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("inputs", "message"),
+    ("damage", "message"),
     [
-        ({"expression": "blue2 - red"}, "InvalidRequest: expression uses 'blue2'"),
-        ({"expression": NDVI, "datetime": "1990"}, "NoData: no datasets of 'sr_annual'"),
+        (
+            _reprojected_without_resolution,
+            "InvalidRequest: resolution is needed when loading 'sr_annual'",
+        ),
+        (_archived_since, "NoData: product 'sr_annual' has no datasets"),
     ],
 )
-def test_run_job_failures_say_why(demo_settings, demo_services, inputs, message):
+def test_run_job_failures_say_why(demo, demo_settings, demo_services, damage, message):
     store = demo_services.jobs
     job_id = _new_id()
     store.add(job_id, "band-math", {})
-    assert run_job(demo_services, job_id, BAND_MATH, _plan(inputs)) == "failed"
+    plan = damage(_plan(demo[0], {"expression": NDVI, "datetime": "2020"}))
+    assert run_job(demo_services, job_id, BAND_MATH, plan) == "failed"
     job = store.get(job_id)
     assert job.status == "failed" and job.message.startswith(message) and job.finished is not None
     assert not (job_dir(demo_settings, job_id) / "result.json").exists()
 
 
 @pytest.mark.slow
-def test_run_job_internal_errors_fail_the_job(demo_settings, demo_services):
+def test_run_job_internal_errors_fail_the_job(demo, demo_settings, demo_services):
+    cube, _ = demo
     store = demo_services.jobs
     job_id = _new_id()
     store.add(job_id, "band-math", {})
@@ -364,7 +382,7 @@ def test_run_job_internal_errors_fail_the_job(demo_settings, demo_services):
         demo_services,
         job_id,
         "sdgcube.processes.band_math.NoSuchProcess",
-        _plan({"expression": NDVI}),
+        _plan(cube, {"expression": NDVI}),
     )
     assert status == "failed"
     assert store.get(job_id).message.startswith("internal error: AttributeError")
