@@ -28,18 +28,28 @@ from affine import Affine
 FIRST_JOB_GOAL_S = 10.0
 
 
+# A child's peak RSS counts the pages it had before exec, a copy of its parent's: a bare Python
+# launches each command and reports its wall time and its ru_maxrss (KiB) from wait4.
+_LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+quiet = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ, file_actions=quiet)
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one run of ``argv``; a failure stops the benchmark."""
     with tempfile.TemporaryFile() as stderr:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        # wait4, not wait: its resource usage is this child's own, so ru_maxrss is its peak RSS.
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
+        done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *argv], env=env,
+                              stdout=subprocess.PIPE, stderr=stderr, check=True)  # fmt: skip
+        elapsed, rss_kib, code = done.stdout.split()
+        if int(code) != 0:
             stderr.seek(0)
             raise SystemExit(f"{' '.join(argv)} failed:\n{stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
+    return float(elapsed), int(rss_kib) / 1024
 
 
 def _tiny_geotiff(folder: Path, rng: np.random.Generator) -> Path:
