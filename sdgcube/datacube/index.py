@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -41,13 +42,26 @@ def connect(settings: Settings) -> Datacube:
         raise IndexUnavailable(f"cannot open the index: {exc}") from exc
 
 
+def _as_stored(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The document as the index gives it back (JSON: integer keys become strings)."""
+    try:
+        return json.loads(json.dumps(doc))
+    except (TypeError, ValueError):
+        return None
+
+
 def add_product(index: Index, doc: dict[str, Any]) -> Product:
     """Add a product, or update it in place when only safe changes differ; idempotent."""
+    name = doc.get("name")
+    existing = index.products.get_by_name(name) if isinstance(name, str) else None
+    if existing is not None and existing.definition == _as_stored(doc):
+        # The stored definition passed validation when it was added: checking it again costs ODC
+        # a JSON-schema validation per product on every command that ensures the built-ins.
+        return existing
     try:
         product = index.products.from_doc(doc)
     except Exception as exc:
         raise IngestError(f"invalid product definition {doc.get('name')!r}: {exc}") from exc
-    existing = index.products.get_by_name(product.name)
     if existing is None:
         return index.products.add(product, allow_table_lock=True)
     can_update, safe, unsafe = index.products.can_update(product, allow_unsafe_updates=False)
