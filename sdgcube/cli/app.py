@@ -199,7 +199,7 @@ def ingest(
                     ingest_raster(dc, settings.archive_dir, info, product=product, when=timestamp)
                 )
                 bar.advance(task)
-        write_archive_catalog(settings.archive_dir)
+        write_archive_catalog(settings.archive_dir, products={product})
         for result in results:
             state = "already indexed" if result.already_indexed else "indexed"
             print(f"{result.dataset_id}\t{state}\t{result.item_path}")
