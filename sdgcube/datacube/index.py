@@ -31,7 +31,10 @@ def odc_environment(target: IndexTarget) -> ODCEnvironment:
 
 def connect(settings: Settings) -> Datacube:
     """A Datacube over the initialised index of these settings."""
-    env = odc_environment(resolve_index(settings))
+    return _open(odc_environment(resolve_index(settings)))
+
+
+def _open(env: ODCEnvironment) -> Datacube:
     try:
         return Datacube(env=env, app="sdgcube")
     except IndexSetupError as exc:
@@ -105,4 +108,4 @@ def init_index(settings: Settings) -> Datacube:
     for doc in builtin_product_docs():
         add_product(index, doc)
     index.close()
-    return connect(settings)
+    return _open(env)
