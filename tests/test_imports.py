@@ -63,3 +63,21 @@ print(json.dumps({"deferred": deferred, "answers": answers, "loaded": loaded}))
 """
     done = _python(code)
     assert done == {"deferred": True, "answers": [True, False, False], "loaded": True}
+
+
+def test_an_embedded_index_loads_only_the_postgres_driver(make_settings):
+    """ODC would import every index driver; the postgis one alone costs ~0.4 s per process."""
+    settings = make_settings("embedded")
+    init_index(settings).close()
+    code = f"""
+import json, sys
+from sdgcube.datacube.cube import open_cube
+from sdgcube.settings import Settings
+with open_cube(Settings(data_dir={str(settings.data_dir)!r})) as cube:
+    names = [product.name for product in cube.products()]
+print(json.dumps({{"names": names, "modules": sorted(sys.modules)}}))
+"""
+    done = _python(code)
+    assert done["names"] == sorted(builtin_product_names())
+    assert "datacube.index.postgres.index" in done["modules"]
+    assert not {"datacube.index.postgis.index", "geoalchemy2"} & set(done["modules"])
