@@ -110,6 +110,8 @@ def _items_in(source: str | Path) -> Iterator[pystac.Item]:
 
 def _add_collection(catalog: pystac.Catalog, archive_dir: Path, product: str) -> None:
     files = sorted((archive_dir / product).glob(f"**/{ITEM_FILE}"))
+    if not files:
+        return
     items = [pystac.Item.from_file(str(item_file)) for item_file in files]
     collection = pystac.Collection(
         id=product,
@@ -134,11 +136,10 @@ def write_archive_catalog(
     ingest rewrites only its product: reading and writing every item costs ~0.5 s per 200."""
     catalog = pystac.Catalog(id="sdgcube-archive", description="Everything in this sdgcube archive")
     catalog.set_self_href(str(archive_dir / "catalog.json"))
-    item_files = archive_dir.glob(f"*/**/{ITEM_FILE}")
-    for product in sorted({path.relative_to(archive_dir).parts[0] for path in item_files}):
-        existing = archive_dir / product / "collection.json"
-        if products is None or product in products or not existing.exists():
-            _add_collection(catalog, archive_dir, product)
+    for folder in sorted(path for path in archive_dir.iterdir() if path.is_dir()):
+        existing = folder / "collection.json"
+        if products is None or folder.name in products or not existing.exists():
+            _add_collection(catalog, archive_dir, folder.name)
         else:
             catalog.add_link(pystac.Link.child(str(existing)))
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
