@@ -6,7 +6,8 @@ after ``make serve`` on a fresh clone), then runs each command ``--repeat`` time
 run that warms the OS cache, and prints the median, min and max wall time, the median as a ratio to
 its goal (below 1.00 meets it), the median CPU time (user + system: less sensitive than wall time
 to other work on the machine) and the command's peak RSS. ``python -c pass`` is timed the same way
-as the floor no command can go below. Each ingest writes a new 8×8 GeoTIFF (random pixels, so a new
+as the floor no command can go below, and ``python -c "import datacube"`` as the floor of any
+command that uses ODC (ingest, the job). Each ingest writes a new 8×8 GeoTIFF (random pixels, so a new
 dataset every time). Last, one ``sdgcube run sdg-15-3-1`` in a fresh process: the first job.
 """
 
@@ -101,6 +102,7 @@ def main() -> None:
     rng = np.random.default_rng()
     commands = {
         "python -c pass": (None, lambda: [sys.executable, "-c", "pass"]),
+        "import datacube": (None, lambda: [sys.executable, "-c", "import datacube"]),
         "sdgcube --help": (0.5, lambda: [SDGCUBE, "--help"]),
         "sdgcube products": (1.5, lambda: [SDGCUBE, "products"]),
         "sdgcube ingest (8x8)": (3.0, lambda: [SDGCUBE, "ingest", str(_tiny_geotiff(root, rng)),
