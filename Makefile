@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/sdgcube warmup  # compile the numba kernels now, not in the first job
 	touch $@
 
 install: $(STAMP)

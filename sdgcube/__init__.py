@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sdgcube._deferred_imports import defer_rfc3987_syntax
+
 __version__ = "0.1.0"
 __all__ = ["Cube", "Settings", "__version__", "open_cube"]
 
 if TYPE_CHECKING:
     from sdgcube.datacube.cube import Cube, open_cube
     from sdgcube.settings import Settings
+
+defer_rfc3987_syntax()
 
 
 def __getattr__(name: str) -> Any:

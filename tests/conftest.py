@@ -16,13 +16,46 @@ import sqlalchemy as sa
 from affine import Affine
 
 from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.database import norm_db_url
+from sdgcube.datacube.database import norm_db_url, stop_embedded
 from sdgcube.datacube.demo import generate_demo
 from sdgcube.datacube.index import init_index
 from sdgcube.settings import Settings
 
 BACKENDS = ["embedded", "postgis"]
 POSTGIS_URL = os.environ.get("SDGCUBE_TEST_POSTGIS_URL")
+# What CI sets on purpose; every other SDGCUBE_* variable of the shell is removed for the tests.
+KEPT_VARIABLES = frozenset(
+    {"SDGCUBE_TEST_POSTGIS_URL", "SDGCUBE_REQUIRE_POSTGIS", "SDGCUBE_REQUIRE_GDAL"}
+)
+
+
+def _strip_sdgcube_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("SDGCUBE_") and name not in KEPT_VARIABLES:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_isolation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The shell's SDGCUBE_* variables out of the session fixtures too; at the end, every embedded
+    PostgreSQL still running under this session's temporary folder stopped — whoever started it
+    (this process, a CLI or server subprocess): a killed process leaves its server running."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _strip_sdgcube_environment(monkeypatch)
+        yield
+        pidfiles = tmp_path_factory.getbasetemp().glob("**/index/pgdata/postmaster.pid")
+        for pidfile in sorted(pidfiles):
+            stop_embedded(Settings(data_dir=pidfile.parents[2]))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each test without the shell's SDGCUBE_* variables (or one an earlier test left behind), run
+    from an empty folder so that no stray ./sdgcube.yaml is read."""
+    _strip_sdgcube_environment(monkeypatch)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 def _admin(statement: str) -> None:

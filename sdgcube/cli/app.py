@@ -1,22 +1,30 @@
-"""``sdgcube`` commands: configuration, index, demo archive, ingestion and listings."""
+"""``sdgcube`` commands: configuration, index, demo archive, ingestion and listings.
+
+Every command pays for the imports of this module and of the ones it registers, so they stay light
+(typer, the standard library): a command body imports what it needs — ODC, xarray and the server
+stacks cost seconds (benchmarks/bench_cli.py).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sdgcube.cli.boundaries import boundaries
 from sdgcube.cli.errors import fail, user_errors
 from sdgcube.cli.run import run
 from sdgcube.cli.serve import serve
-from sdgcube.settings import Settings, masked_config
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from sdgcube.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -37,10 +45,21 @@ DataDir = Annotated[
 
 
 def _settings(data_dir: Path | None) -> Settings:
+    from sdgcube.settings import Settings
+
     return Settings(data_dir=data_dir) if data_dir is not None else Settings()
 
 
 def _progress() -> Progress:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=Console(stderr=True),
@@ -50,6 +69,8 @@ def _progress() -> Progress:
 @app.command()
 def config(data_dir: DataDir = None) -> None:
     """Print the effective configuration (passwords masked) as JSON."""
+    from sdgcube.settings import masked_config
+
     with user_errors():
         print(json.dumps(masked_config(_settings(data_dir)), indent=2))
 
@@ -100,9 +121,11 @@ def demo_data(
     ] = 42,
     data_dir: DataDir = None,
 ) -> None:
-    """Write and index the synthetic demo archive with planted events and their ground truth."""
+    """Write and index the synthetic demo archive with planted events and their ground truth, then
+    compile the indicator kernels as ``warmup`` does."""
     from sdgcube.datacube.demo import SIZES, generate_demo
     from sdgcube.datacube.index import init_index
+    from sdgcube.indicators.warmup import warm_up
 
     with user_errors():
         if size not in SIZES:
@@ -116,9 +139,24 @@ def demo_data(
                 on_total=lambda n: bar.update(task, total=n),
                 progress=lambda product: bar.update(task, advance=1, description=f"demo {size}: {product:<20}"),
             )  # fmt: skip
+            bar.update(task, description="compiling the indicator kernels (once)")
+            warm_up()
         print(
             f"demo archive in {settings.archive_dir}; ground truth in {settings.data_dir / 'demo'}"
         )
+
+
+@app.command()
+def warmup() -> None:
+    """Compile the indicator kernels into numba's cache so that no job waits for it.
+
+    ``make install`` and ``demo-data`` run it; run it as the user who serves when the package is
+    installed read-only (the cache then lives in that user's cache folder)."""
+    from sdgcube.indicators.warmup import warm_up
+
+    start = time.perf_counter()
+    cache = warm_up()
+    print(f"kernels compiled and cached in {cache} ({time.perf_counter() - start:.1f} s)")
 
 
 def _parse_datetime(value: str | None) -> datetime | None:
@@ -164,7 +202,7 @@ def ingest(
                     ingest_raster(dc, settings.archive_dir, info, product=product, when=timestamp)
                 )
                 bar.advance(task)
-        write_archive_catalog(settings.archive_dir)
+        write_archive_catalog(settings.archive_dir, products={product})
         for result in results:
             state = "already indexed" if result.already_indexed else "indexed"
             print(f"{result.dataset_id}\t{state}\t{result.item_path}")
@@ -198,16 +236,14 @@ def index_stac(
 @app.command()
 def products(data_dir: DataDir = None) -> None:
     """One product name per line; a summary follows on stderr."""
-    from sdgcube.datacube.cube import open_cube
+    from sdgcube.datacube.database import product_counts, resolve_index
 
     with user_errors():
-        with open_cube(_settings(data_dir)) as cube:
-            total = 0
-            names = [p.name for p in cube.products()]
-            for name in names:
-                print(name)
-                total += cube.dc.index.datasets.count(product=name)
-        print(f"{len(names)} products, {total} datasets", file=sys.stderr)
+        counts = product_counts(resolve_index(_settings(data_dir)))
+    for product in counts:
+        print(product.name)
+    total = sum(product.datasets for product in counts)
+    print(f"{len(counts)} products, {total} datasets", file=sys.stderr)
 
 
 @app.command()

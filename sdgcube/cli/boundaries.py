@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from sdgcube.cli.errors import user_errors
-from sdgcube.settings import Settings
 
 __all__ = ["boundaries"]
 
@@ -44,6 +43,7 @@ def boundaries(
 
     The file is checked completely first (CRS, geometries, unique ids): on error nothing changes."""
     from sdgcube.datacube.vectors import load_vector_file
+    from sdgcube.settings import Settings
 
     with user_errors():
         settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()

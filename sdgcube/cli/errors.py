@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from pydantic import ValidationError
 
 from sdgcube.errors import SdgcubeError
 
@@ -32,7 +31,12 @@ def user_errors() -> Iterator[None]:
         yield
     except SdgcubeError as exc:
         raise fail(_one_line(str(exc))) from None
-    except ValidationError as exc:
+    except Exception as exc:
+        # pydantic is imported here, not at start-up: every command, --help too, would pay for it.
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            raise
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise fail(f"invalid configuration: {where}: {first['msg']}") from None

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sdgcube.cli.errors import fail, user_errors
 
@@ -44,6 +42,9 @@ def parse_inputs(pairs: list[str]) -> dict[str, Any]:
 
 
 def _follow(store: Any, job_id: str, worker: threading.Thread) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

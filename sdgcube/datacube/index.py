@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from importlib.metadata import entry_points
 from typing import Any
 
 from datacube import Datacube
 from datacube.cfg import ODCConfig, ODCEnvironment
+from datacube.drivers._tools import DRIVER_CACHE_LOCK
 from datacube.index import Index, index_connect
 from datacube.index.exceptions import IndexSetupError
 from datacube.model import Product
@@ -22,15 +25,61 @@ _LOG = logging.getLogger(__name__)
 _ENV_NAME = "sdgcube"
 
 
+class _IndexDriversOnDemand:
+    """ODC's registry of index drivers, loading each driver when it is first named.
+
+    ODC's own (``datacube.drivers.indexes.IndexDriverCache``, behind the ``index_cache()``
+    singleton) loads every installed driver on first use, so a ``postgres`` index pays ~0.4 s for
+    importing the ``postgis`` driver (geoalchemy2, antimeridian) in every process. datacube is
+    pinned; tests/test_imports.py checks that the other driver stays unloaded, and the index tests
+    run both drivers through this registry."""
+
+    def __init__(self) -> None:
+        self._entry_points = {ep.name: ep for ep in entry_points(group="datacube.plugins.index")}
+        self._drivers: dict[str, Any] = {}
+
+    def __call__(self, name: str) -> Any:
+        if name not in self._drivers:
+            self._load(name)
+        return self._drivers.get(name)
+
+    def drivers(self) -> list[str]:
+        return sorted(set(self._entry_points) | set(self._drivers))
+
+    def _load(self, name: str) -> None:
+        entry_point = self._entry_points.get(name)
+        if entry_point is None:
+            # An alias ("default", "legacy") is known only from its driver: load them all, as ODC.
+            for other in set(self._entry_points) - set(self._drivers):
+                self._load(other)
+            return
+        driver = entry_point.load()()
+        self._drivers[name] = driver
+        for alias in getattr(driver, "aliases", ()):
+            self._drivers.setdefault(alias, driver)
+
+
+def _load_index_drivers_on_demand() -> None:
+    from datacube.drivers import indexes
+
+    with DRIVER_CACHE_LOCK:
+        if not hasattr(indexes.index_cache, "_instance"):
+            indexes.index_cache._instance = _IndexDriversOnDemand()  # type: ignore[attr-defined]
+
+
 def odc_environment(target: IndexTarget) -> ODCEnvironment:
     """An ODC environment for the target, built in code so no ``datacube.conf`` is needed."""
+    _load_index_drivers_on_demand()
     cfg = ODCConfig(raw_dict={_ENV_NAME: {"index_driver": target.driver, "db_url": target.url}})
     return cfg[_ENV_NAME]
 
 
 def connect(settings: Settings) -> Datacube:
     """A Datacube over the initialised index of these settings."""
-    env = odc_environment(resolve_index(settings))
+    return _open(odc_environment(resolve_index(settings)))
+
+
+def _open(env: ODCEnvironment) -> Datacube:
     try:
         return Datacube(env=env, app="sdgcube")
     except IndexSetupError as exc:
@@ -41,13 +90,26 @@ def connect(settings: Settings) -> Datacube:
         raise IndexUnavailable(f"cannot open the index: {exc}") from exc
 
 
+def _as_stored(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The document as the index gives it back (JSON: integer keys become strings)."""
+    try:
+        return json.loads(json.dumps(doc))
+    except (TypeError, ValueError):
+        return None
+
+
 def add_product(index: Index, doc: dict[str, Any]) -> Product:
     """Add a product, or update it in place when only safe changes differ; idempotent."""
+    name = doc.get("name")
+    existing = index.products.get_by_name(name) if isinstance(name, str) else None
+    if existing is not None and existing.definition == _as_stored(doc):
+        # The stored definition passed validation when it was added: checking it again costs ODC
+        # a JSON-schema validation per product on every command that ensures the built-ins.
+        return existing
     try:
         product = index.products.from_doc(doc)
     except Exception as exc:
         raise IngestError(f"invalid product definition {doc.get('name')!r}: {exc}") from exc
-    existing = index.products.get_by_name(product.name)
     if existing is None:
         return _stored(index.products.add(product, allow_table_lock=True), product.name)
     can_update, safe, unsafe = index.products.can_update(product, allow_unsafe_updates=False)
@@ -101,4 +163,4 @@ def init_index(settings: Settings) -> Datacube:
     for doc in builtin_product_docs():
         add_product(index, doc)
     index.close()
-    return connect(settings)
+    return _open(env)

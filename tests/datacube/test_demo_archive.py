@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pystac
 import pytest
 
 from sdgcube.datacube.cog import sha256_multihash
+from sdgcube.datacube.indexing import write_archive_catalog
 from sdgcube.datacube.products import builtin_product_names
 
 pytestmark = pytest.mark.slow
@@ -173,3 +175,19 @@ def test_cog_layout(demo):
     path = Path(ds.uri.removeprefix("file://")).parent / "red.tif"
     with rasterio.open(path) as src:
         assert src.profile["tiled"] and src.compression.name == "deflate"
+
+
+def test_rewriting_one_collection_gives_the_catalog_a_full_rebuild_gives(demo, tmp_path):
+    """An ingest rewrites only its product's collection (and catalog.json): the same files result."""
+    cube, _ = demo
+    full, one = tmp_path / "full", tmp_path / "one"
+    for copy in (full, one):
+        shutil.copytree(cube.settings.archive_dir, copy, ignore=shutil.ignore_patterns("*.tif"))
+    write_archive_catalog(full)
+    (one / "catalog.json").unlink()
+    (one / "land_cover" / "collection.json").unlink()
+    write_archive_catalog(one, products={"land_cover"})
+    documents = sorted(path.relative_to(full) for path in full.glob("**/*.json"))
+    assert documents == sorted(path.relative_to(one) for path in one.glob("**/*.json"))
+    assert all((full / doc).read_text() == (one / doc).read_text() for doc in documents)
+    assert len(documents) > len(cube.datasets("land_cover")) + 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sdgcube.datacube.cube import Cube
+from sdgcube.datacube.database import product_counts, resolve_index
 from sdgcube.datacube.index import init_index
 from sdgcube.datacube.indexing import index_items, read_items
 from sdgcube.datacube.products import builtin_product_names
@@ -56,3 +57,22 @@ def test_several_fresh_indexes_in_one_process(make_settings) -> None:
             builtin_product_names()
         )
         dc.close()
+
+
+def test_product_counts_read_without_odc_agree_with_odc(backend, make_settings, tmp_path) -> None:
+    """The listing behind ``sdgcube products`` reads ODC's tables itself: same names, same counts
+    of active datasets (an archived one left out, empty products listed) as ODC's own API."""
+    settings = make_settings(backend)
+    dc = init_index(settings)
+    for month in (3, 4, 5):
+        landsat_item(tmp_path / f"ls{month}", datetime(2021, month, 4, tzinfo=UTC), value=7000)
+    assert index_items(dc, read_items(tmp_path)) == 3
+    archived = dc.index.datasets.search(product="landsat_c2l2_sr", limit=1)
+    dc.index.datasets.archive([next(iter(archived)).id])
+    expected = sorted(
+        (p.name, dc.index.datasets.count(product=p.name)) for p in dc.index.products.get_all()
+    )
+    counts = product_counts(resolve_index(settings))
+    assert [(c.name, c.datasets) for c in counts] == expected
+    assert ("landsat_c2l2_sr", 2) in expected and ("sr_annual", 0) in expected
+    dc.close()
