@@ -141,6 +141,6 @@ def write_archive_catalog(
         if products is None or folder.name in products or not existing.exists():
             _add_collection(catalog, archive_dir, folder.name)
         else:
-            catalog.add_link(pystac.Link.child(str(existing)))
+            catalog.add_link(pystac.Link.child(str(existing)))  # type: ignore[arg-type]  # an href is what pystac stores
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
     return catalog
