@@ -8,6 +8,7 @@ only know Python's own exceptions still catch them.
 from __future__ import annotations
 
 __all__ = [
+    "ClusterUnavailable",
     "ConfigError",
     "IndexUnavailable",
     "IngestError",
@@ -32,6 +33,10 @@ class ConfigError(SdgcubeError, ValueError):
 
 class IndexUnavailable(SdgcubeError, RuntimeError):
     """The index database cannot be reached or started."""
+
+
+class ClusterUnavailable(SdgcubeError, RuntimeError):
+    """The Dask scheduler that runs jobs cannot be reached."""
 
 
 class UnknownProduct(SdgcubeError, KeyError):

@@ -17,9 +17,13 @@ import yaml
 from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.datacube.vectors import VectorLayer
 from sdgcube.processes.registry import PROCESSES
+from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
 
-__all__ = ["TEMPLATE_DIR", "collection_links", "coverage_provider_def", "pygeoapi_config"]
+__all__ = [
+    "TEMPLATE_DIR", "archive_resource", "collection_links", "coverage_provider_def", "layer_resource",
+    "process_resources", "product_resource", "pygeoapi_config",
+]  # fmt: skip
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "ogc_config"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -69,14 +73,15 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def coverage_provider_def(settings: Settings, product: str) -> dict[str, Any]:
+def coverage_provider_def(services: Services, summary: ProductSummary) -> dict[str, Any]:
     """The pygeoapi coverage provider definition of a product."""
-    return {"type": "coverage", "name": COVERAGE_PROVIDER, "data": product, "data_dir": str(settings.data_dir),
-            "format": {"name": "GTiff", "mimetype": "image/tiff; application=geotiff"}}  # fmt: skip
+    return {"type": "coverage", "name": COVERAGE_PROVIDER, "data": summary.name, "services": services,
+            "summary": summary, "format": {"name": "GTiff", "mimetype": "image/tiff; application=geotiff"}}  # fmt: skip
 
 
-def _product_resource(settings: Settings, summary: ProductSummary) -> dict[str, Any]:
-    provider = {"data": summary.name, "data_dir": str(settings.data_dir)}
+def product_resource(services: Services, summary: ProductSummary) -> dict[str, Any]:
+    """The collection of a product: coverage and EDR over the cube, links to tiles and maps."""
+    settings = services.settings
     bands = ", ".join(b.name for b in summary.bands)
     return {
         "type": "collection",
@@ -86,13 +91,14 @@ def _product_resource(settings: Settings, summary: ProductSummary) -> dict[str, 
         "links": collection_links(settings, summary.name),
         "extents": {"spatial": {"bbox": list(summary.bbox or WORLD), "crs": CRS84}, "temporal": _temporal(summary)},
         "providers": [
-            coverage_provider_def(settings, summary.name),
-            {"type": "edr", "name": EDR_PROVIDER, **provider},
+            coverage_provider_def(services, summary),
+            {"type": "edr", "name": EDR_PROVIDER, "data": summary.name, "services": services, "summary": summary},
         ],
     }  # fmt: skip
 
 
-def _layer_resource(settings: Settings, layer: VectorLayer) -> dict[str, Any]:
+def layer_resource(services: Services, layer: VectorLayer) -> dict[str, Any]:
+    """The feature collection of a vector layer."""
     return {
         "type": "collection",
         "title": layer.title or layer.name,
@@ -102,12 +108,13 @@ def _layer_resource(settings: Settings, layer: VectorLayer) -> dict[str, Any]:
         "extents": {"spatial": {"bbox": list(layer.bbox), "crs": CRS84}},
         "providers": [
             {"type": "feature", "name": FEATURE_PROVIDER, "data": layer.name, "id_field": "id",
-             "data_dir": str(settings.data_dir)}
+             "store": services.vectors}
         ],
     }  # fmt: skip
 
 
-def _archive_resource(settings: Settings, products: list[ProductSummary]) -> dict[str, Any]:
+def archive_resource(settings: Settings, products: list[ProductSummary]) -> dict[str, Any]:
+    """The STAC browser over the archive folder."""
     boxes = [p.bbox for p in products if p.bbox]
     bbox = (
         [
@@ -130,26 +137,22 @@ def _archive_resource(settings: Settings, products: list[ProductSummary]) -> dic
     }  # fmt: skip
 
 
-def pygeoapi_config(
-    settings: Settings, products: list[ProductSummary], layers: list[VectorLayer]
-) -> dict[str, Any]:
-    """The whole pygeoapi configuration for this cube."""
+def process_resources(services: Services) -> dict[str, Any]:
+    """Every process; its processor gets the server's services with its definition."""
+    return {
+        process_id: {"type": "process", "processor": {"name": processor, "services": services}}
+        for process_id, processor in PROCESSES.items()
+    }
+
+
+def pygeoapi_config(services: Services) -> dict[str, Any]:
+    """pygeoapi's configuration without collections (the publisher adds and replaces those)."""
+    settings = services.settings
     config = copy.deepcopy(_template())
     server = config["server"]
     server["url"] = settings.base_url
     server["bind"] = {"host": settings.host, "port": settings.port}
-    server["manager"]["connection"] = str(settings.data_dir)
+    server["manager"]["services"] = services
     server["manager"]["output_dir"] = str(settings.data_dir / "jobs")
-    resources: dict[str, Any] = {}
-    for summary in products:
-        resources[summary.name] = _product_resource(settings, summary)
-    for layer in layers:
-        if layer.name in resources:
-            continue
-        resources[layer.name] = _layer_resource(settings, layer)
-    if settings.archive_dir.exists():
-        resources["archive"] = _archive_resource(settings, products)
-    for process_id, processor in PROCESSES.items():
-        resources[process_id] = {"type": "process", "processor": {"name": processor}}
-    config["resources"] = resources
+    config["resources"] = process_resources(services)
     return config

@@ -36,6 +36,9 @@ class ProductSummary:
     content_key: str = ""
     """Changes whenever the set of datasets does (a hash of their ids)."""
 
+    def __deepcopy__(self, memo: dict[int, object]) -> ProductSummary:
+        return self  # immutable: a copy would be equal in every way
+
 
 def summarise_product(cube: Cube, name: str) -> ProductSummary:
     product = cube.product(name)

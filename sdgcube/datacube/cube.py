@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+import sqlalchemy as sa
 import xarray as xr
 from datacube import Datacube
 from datacube.model import Dataset, Product
@@ -25,6 +27,7 @@ from sdgcube.datacube.query import (
     norm_resolution,
     norm_time,
 )
+from sdgcube.datacube.vectors import VectorStore
 from sdgcube.errors import InvalidRequest, NoData, UnknownProduct
 from sdgcube.settings import Settings
 
@@ -56,14 +59,22 @@ class NativeGrid:
 
 
 class Cube:
-    """An open Open Data Cube index with sdgcube's loading conventions."""
+    """An open Open Data Cube index with sdgcube's loading conventions, and the SQLAlchemy engine
+    that sdgcube's own tables (vector layers, jobs) in the same database go through."""
 
     def __init__(self, dc: Datacube, settings: Settings) -> None:
         self.dc = dc
         self.settings = settings
+        self.engine = sa.create_engine(dc.index.environment.db_url, pool_pre_ping=True)
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        """The vector layers (administrative units, result tables) of this index."""
+        return VectorStore(self.engine)
 
     def close(self) -> None:
         self.dc.close()
+        self.engine.dispose()
 
     def __enter__(self) -> Cube:
         return self

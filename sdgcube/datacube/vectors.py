@@ -12,7 +12,6 @@ replaced or extended inside one transaction, so readers see the old layer or the
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,7 +51,6 @@ __all__ = [
     "VectorLayer",
     "VectorStore",
     "load_vector_file",
-    "vector_store",
     "vector_store_at",
 ]
 
@@ -130,12 +128,16 @@ def _feature(row: sa.Row[Any], layer: VectorLayer) -> VectorFeature:
 class VectorStore:
     """Reads and writes vector layers through one SQLAlchemy engine.
 
-    Get one with `vector_store(settings)`; the constructor is for callers that hold an engine."""
+    A cube has one (``Cube.vectors``); `vector_store_at` opens one for a single piece of work."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         with self._translated():
             ensure_tables(engine)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> VectorStore:
+        # A handle on shared state: copies of a configuration that holds it share the store.
+        return self
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -268,36 +270,15 @@ class VectorStore:
             return self._get_layer(conn, name)
 
 
-# One engine per database URL and one resolved URL per (data dir, db URL) for the whole process:
-# pygeoapi builds a provider per request, and resolving the embedded index opens a connection.
-_engines: dict[str, sa.Engine] = {}
-_stores: dict[tuple[Path, str | None], VectorStore] = {}
-
-
-def _dispose_after_fork() -> None:
-    """A forked child must not share its parent's sockets (SQLAlchemy's documented recipe)."""
-    for engine in _engines.values():
-        engine.dispose(close=False)
-
-
-os.register_at_fork(after_in_child=_dispose_after_fork)
-
-
-def vector_store_at(url: str) -> VectorStore:
-    """The store in the database at a SQLAlchemy URL (password included), e.g. an ODC index's."""
-    engine = _engines.get(url)
-    if engine is None:
-        engine = _engines[url] = sa.create_engine(url, pool_pre_ping=True)
-    return VectorStore(engine)
-
-
-def vector_store(settings: Settings) -> VectorStore:
-    """The store in the index database of these settings, starting the embedded server if needed."""
-    key = (settings.data_dir, settings.db_url.get_secret_value() if settings.db_url else None)
-    store = _stores.get(key)
-    if store is None:
-        store = _stores[key] = vector_store_at(resolve_index(settings).url)
-    return store
+@contextmanager
+def vector_store_at(url: str) -> Iterator[VectorStore]:
+    """A store over its own engine on the database at a SQLAlchemy URL (password included), for
+    one-off work such as a CLI command; long-lived callers use ``Cube.vectors``."""
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    try:
+        yield VectorStore(engine)
+    finally:
+        engine.dispose()
 
 
 def load_vector_file(
@@ -305,6 +286,5 @@ def load_vector_file(
     title: str | None = None,
 ) -> VectorLayer:  # fmt: skip
     """Load a GeoPackage, GeoJSON file or Shapefile as layer ``name``; see `VectorStore.load_file`."""
-    return vector_store(settings).load_file(
-        path, name=name, id_field=id_field, layer=layer, title=title
-    )
+    with vector_store_at(resolve_index(settings).url) as store:
+        return store.load_file(path, name=name, id_field=id_field, layer=layer, title=title)

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pygeoapi.process.base import BaseProcessor
 
 from sdgcube.datacube.cube import Cube
-from sdgcube.errors import InvalidRequest
+from sdgcube.errors import ConfigError, InvalidRequest
 from sdgcube.processes.context import JobContext, local_context
+from sdgcube.processes.services import Services
 
 __all__ = ["CubeProcessor", "Plan", "ProcessInputs", "ProcessResult", "describe"]
 
@@ -110,6 +111,9 @@ class CubeProcessor(BaseProcessor):
 
     def __init__(self, processor_def: dict[str, Any]) -> None:
         super().__init__(processor_def, describe(type(self)))
+        self.services: Services | None = processor_def.get("services")
+        """Given by the server's configuration; a processor built inside a job has none (the job's
+        context carries them)."""
 
     def parse(self, data: dict[str, Any]) -> ProcessInputs:
         """Validate raw request inputs; InvalidRequest names each offending input."""
@@ -142,6 +146,8 @@ class CubeProcessor(BaseProcessor):
         self, data: dict[str, Any], outputs: dict[str, Any] | None = None
     ) -> tuple[str, Any]:
         """pygeoapi's contract, for running a process outside any job."""
-        with local_context() as ctx:
+        if self.services is None:
+            raise ConfigError(f"processor {self.process_id!r} was defined without services")
+        with local_context(self.services) as ctx:
             result = self.run_plan(self.prepare(data, ctx.cube), ctx)
         return result.mimetype, result.document

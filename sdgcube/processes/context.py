@@ -13,7 +13,6 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,9 @@ import dask
 from dask.diagnostics import Callback
 from distributed import as_completed, futures_of, get_worker, worker_client
 
-from sdgcube.datacube.cube import Cube, open_cube
+from sdgcube.datacube.cube import Cube
 from sdgcube.errors import JobCancelled
+from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
 
 __all__ = ["JobContext", "local_context"]
@@ -37,15 +37,19 @@ def _print_progress(percent: int, message: str) -> bool:
 
 @dataclass
 class JobContext:
-    settings: Settings
+    services: Services
     job_id: str
     work_dir: Path
     sink: ProgressSink = _print_progress
     _last: tuple[int, str] = field(default=(-1, ""), init=False)
 
-    @cached_property
+    @property
     def cube(self) -> Cube:
-        return open_cube(self.settings)
+        return self.services.cube
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
 
     def progress(self, percent: float, message: str) -> None:
         """Report progress (0–100) and stop here if the job has been dismissed."""
@@ -93,14 +97,10 @@ class JobContext:
 
 
 @contextlib.contextmanager
-def local_context(settings: Settings | None = None) -> Iterator[JobContext]:
+def local_context(services: Services) -> Iterator[JobContext]:
     """A context for running a process in this process, outside any job."""
-    settings = settings or Settings()
     work_dir = Path(tempfile.mkdtemp(prefix="sdgcube-run-"))
-    ctx = JobContext(settings=settings, job_id=str(uuid.uuid4()), work_dir=work_dir)
     try:
-        yield ctx
+        yield JobContext(services=services, job_id=str(uuid.uuid4()), work_dir=work_dir)
     finally:
-        if "cube" in ctx.__dict__:
-            ctx.cube.close()
         shutil.rmtree(work_dir, ignore_errors=True)

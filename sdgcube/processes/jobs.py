@@ -8,7 +8,6 @@ for dismissal and the start-up sweep of orphans.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,10 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from sdgcube.datacube.database import resolve_index
-from sdgcube.settings import Settings
-
-__all__ = ["ACTIVE", "FINISHED", "JobRecord", "JobStore", "job_store", "jobs_table"]
+__all__ = ["ACTIVE", "FINISHED", "JobRecord", "JobStore", "jobs_table"]
 
 ACTIVE = ("accepted", "running")
 FINISHED = ("successful", "failed", "dismissed")
@@ -75,7 +71,7 @@ def _now() -> datetime:
 
 
 class JobStore:
-    """Reads and writes job rows; one instance per database, shared by threads."""
+    """Reads and writes job rows; one per `Services` (over the cube's engine), shared by threads."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -142,13 +138,3 @@ class JobStore:
 
     def active(self) -> list[JobRecord]:
         return self.list(status=ACTIVE)[0]
-
-
-@functools.cache
-def _store(url: str) -> JobStore:
-    return JobStore(sa.create_engine(url, pool_pre_ping=True))
-
-
-def job_store(settings: Settings) -> JobStore:
-    """The job store of this installation, one per process and database."""
-    return _store(resolve_index(settings).url)

@@ -17,45 +17,35 @@ from pygeoapi.process.base import JobNotFoundError, JobResultNotFoundError, Proc
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
-from sdgcube.datacube.cube import open_cube
-from sdgcube.errors import IndexUnavailable, InvalidRequest, LimitExceeded, NoData, UnknownProduct
+from sdgcube.errors import ClusterUnavailable, InvalidRequest, NoData, SdgcubeError, UnknownProduct
+from sdgcube.ogc_errors import ogc_error
 from sdgcube.processes.base import CubeProcessor, Plan
 from sdgcube.processes.executor import cancel_job, job_dir, submit_job
-from sdgcube.processes.jobs import ACTIVE, job_store
-from sdgcube.settings import Settings
+from sdgcube.processes.jobs import ACTIVE
+from sdgcube.processes.services import Services
 
 __all__ = ["CubeJobManager", "InvalidProcessInput"]
 
 
 class InvalidProcessInput(ProcessorExecuteError):
-    """A 400 with the OGC code pygeoapi's API layer turns into an exception document."""
+    """An sdgcube error as the status and OGC code pygeoapi's API layer answers with."""
 
-    def __init__(
-        self, message: str, code: str = "InvalidParameterValue", status: int = 400
-    ) -> None:
-        super().__init__(message, user_msg=message)
-        self.http_status_code = status
-        self.ogc_exception_code = code
-
-
-_CHECK_ERRORS = {
-    IndexUnavailable: (503, "ServiceUnavailable"),
-    LimitExceeded: (400, "LimitExceeded"),
-    UnknownProduct: (400, "InvalidParameterValue"),
-    NoData: (400, "InvalidParameterValue"),
-    InvalidRequest: (400, "InvalidParameterValue"),
-}
+    def __init__(self, exc: SdgcubeError) -> None:
+        super().__init__(str(exc), user_msg=str(exc))
+        error = ogc_error(exc)
+        self.http_status_code = error.status
+        self.ogc_exception_code = error.code
 
 
 class CubeJobManager(BaseManager):
-    """Manager definition: ``{name: sdgcube.processes.manager.CubeJobManager, connection: <data dir>}``."""
+    """Manager definition: ``{name: sdgcube.processes.manager.CubeJobManager, services: Services}``."""
 
     def __init__(self, manager_def: dict[str, Any]) -> None:
         super().__init__(manager_def)
         self.is_async = True
         self.supports_subscribing = False
-        self.settings = Settings(data_dir=Path(manager_def["connection"]))
-        self.store = job_store(self.settings)
+        self.services: Services = manager_def["services"]
+        self.store = self.services.jobs
 
     def get_jobs(
         self, status: JobStatus | None = None, limit: int | None = None, offset: int | None = None
@@ -91,19 +81,20 @@ class CubeJobManager(BaseManager):
         if record is None:
             raise JobNotFoundError()
         if record.status in ACTIVE and self.store.finish(job_id, "dismissed", "Job dismissed"):
-            cancel_job(self.settings, job_id)
+            cancel_job(self.services, job_id)
         else:  # finished, possibly a moment ago: its results go, so its status must say so
             self.store.update(job_id, status="dismissed", message="Job dismissed")
-        shutil.rmtree(job_dir(self.settings, job_id), ignore_errors=True)
+        shutil.rmtree(job_dir(self.services.settings, job_id), ignore_errors=True)
         return True
 
     def _plan(self, processor: CubeProcessor, data: dict[str, Any]) -> Plan:
         try:
-            with open_cube(self.settings) as cube:
-                return processor.prepare(data, cube)
-        except tuple(_CHECK_ERRORS) as exc:
-            status, code = next(v for k, v in _CHECK_ERRORS.items() if isinstance(exc, k))
-            raise InvalidProcessInput(str(exc), code, status) from None
+            return processor.prepare(data, self.services.cube)
+        except (NoData, UnknownProduct) as exc:
+            # Data that an input names is missing: the request is at fault, not a missing resource.
+            raise InvalidProcessInput(InvalidRequest(str(exc))) from None
+        except SdgcubeError as exc:
+            raise InvalidProcessInput(exc) from None
 
     def execute_process(
         self,
@@ -120,12 +111,10 @@ class CubeJobManager(BaseManager):
         self.store.add(job_id, process_id, plan.inputs.model_dump(mode="json"))
         reference = self.processes[process_id]["processor"]["name"]
         try:
-            future = submit_job(self.settings, job_id, reference, plan)
+            future = submit_job(self.services, job_id, reference, plan)
         except OSError as exc:
             self.store.finish(job_id, "failed", f"the Dask scheduler could not be reached: {exc}")
-            raise InvalidProcessInput(
-                f"jobs cannot run now: {exc}", "ServiceUnavailable", 503
-            ) from None
+            raise InvalidProcessInput(ClusterUnavailable(f"jobs cannot run now: {exc}")) from None
         if execution_mode == RequestedProcessExecutionMode.respond_async:
             return (
                 job_id,

@@ -20,7 +20,6 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.vectors import vector_store
 from sdgcube.errors import InvalidRequest, UnknownCollection
 from sdgcube.processes.area import AreaInputs, check_limit, geodesic_km2
 
@@ -60,7 +59,7 @@ class Region:
 def _units(inputs: RegionInputs, cube: Cube, area: BaseGeometry | None) -> list[Unit]:
     if inputs.units_layer is None:
         return []
-    store = vector_store(cube.settings)
+    store = cube.vectors
     try:
         layer = store.get_layer(inputs.units_layer)
     except UnknownCollection:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from sdgcube.datacube.cog import atomic_path
-from sdgcube.datacube.vectors import vector_store
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.regions import Region
 from sdgcube.processes.results import result_product_name
@@ -103,7 +102,7 @@ def publish_summary(
     _write(folder / "summary.sdmx.csv", sdmx_csv(table))
     geometries = {unit.id: unit.geometry for unit in region.units}
     layer = result_product_name(prefix, ctx.job_id) + "_units"
-    vector_store(ctx.settings).upsert_layer_features(
+    ctx.cube.vectors.upsert_layer_features(
         layer,
         [(row["unit_id"], geometries[row["unit_id"]], row) for row in table.rows],
         title=f"SDG {table.indicator} per unit, {table.time_period}",

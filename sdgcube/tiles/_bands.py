@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from rio_tiler.expression import get_expression_blocks, validate_expression
 
-from sdgcube.tiles.catalog import Band, Selection
+from sdgcube.datacube.bands import Band
+from sdgcube.tiles.catalog import Selection
 
 __all__ = ["requested_bands", "rewrite_expression"]
 
@@ -50,14 +51,11 @@ def requested_bands(
 def rewrite_expression(selection: Selection, expression: str, bands: Sequence[Band]) -> str:
     """``expression`` with each band name or alias replaced by its ``b<i>`` among ``bands``."""
     position = {b.name: i for i, b in enumerate(bands, start=1)}
-    lookup = selection.band_lookup
+    known = selection.product_bands.every_name
 
     def replace(match: re.Match[str]) -> str:
-        band = lookup.get(match.group())
-        return (
-            f"b{position[band.name]}"
-            if band is not None and band.name in position
-            else match.group()
-        )
+        name = match.group()
+        band = selection.product_bands[name] if name in known else None
+        return f"b{position[band.name]}" if band is not None and band.name in position else name
 
     return _IDENTIFIER.sub(replace, expression.lower())

@@ -22,8 +22,9 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 
+from sdgcube.datacube.bands import Band
 from sdgcube.errors import InvalidRequest
-from sdgcube.tiles.catalog import Band, BBox
+from sdgcube.tiles.catalog import BBox
 
 __all__ = [
     "ALLOWED_DRIVERS",
@@ -79,7 +80,7 @@ def as_band_types(img: ImageData, bands: Sequence[Band]) -> ImageData:
     data = img.array.data
     mask = np.ma.getmaskarray(img.array) | np.isnan(data)
     dtype = np.result_type(*(np.dtype(b.dtype) for b in bands))
-    values = np.where(mask, np.array([b.nodata for b in bands])[:, None, None], data)
+    values = np.where(mask, np.array([b.fill for b in bands])[:, None, None], data)
     if dtype.kind != "f":
         values = np.rint(values)
     img.array = np.ma.MaskedArray(values.astype(dtype), mask=mask)

@@ -17,20 +17,20 @@ from datetime import date, datetime
 from functools import cached_property
 
 import shapely
-from datacube.model import Dataset, Measurement
+from datacube.model import Dataset
 from datacube.utils.uris import uri_resolve, uri_to_local_path
 from rasterio.warp import transform_bounds
 from shapely.geometry.base import BaseGeometry
 
+from sdgcube.datacube.bands import Band, ProductBands
 from sdgcube.datacube.cube import Cube, NativeGrid
 from sdgcube.datacube.query import TimeRange, norm_time
-from sdgcube.errors import InvalidRequest, NoData
+from sdgcube.errors import NoData
 from sdgcube.tiles._ttl import TtlCache
 
 __all__ = [
     "SELECTION_TTL_S",
     "BBox",
-    "Band",
     "Catalog",
     "DatasetRef",
     "Selection",
@@ -43,33 +43,6 @@ BBox = tuple[float, float, float, float]
 _WORLD = shapely.box(-180, -90, 180, 90)
 SELECTION_TTL_S = 5.0
 """How long a (product, datetime) selection is reused before the index is asked again."""
-
-
-@dataclass(frozen=True)
-class Band:
-    """A measurement of the product, as its definition in the index describes it."""
-
-    name: str
-    dtype: str
-    nodata: float
-    """Becomes transparent; NaN for float bands without another value."""
-    aliases: tuple[str, ...]
-    categorical: bool
-    """Class or bit-flag values: resampled with nearest, never averaged."""
-    scale: float
-    offset: float
-
-    @classmethod
-    def of(cls, m: Measurement) -> Band:
-        return cls(
-            name=m["name"],
-            dtype=str(m["dtype"]),
-            nodata=float(m.get("nodata", float("nan"))),
-            aliases=tuple(m.get("aliases", ())),
-            categorical="flags_definition" in m or m.get("units") == "class",
-            scale=float(m.get("scale_factor", 1.0)),
-            offset=float(m.get("add_offset", 0.0)),
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +86,7 @@ class Selection:
     """The datasets of a product chosen by one ``datetime`` value, newest first."""
 
     product: str
-    bands: tuple[Band, ...]
+    product_bands: ProductBands
     datasets: tuple[DatasetRef, ...]
     time_range: tuple[str, str]
     crs: str
@@ -142,21 +115,13 @@ class Selection:
         hits = self._tree.query(area, predicate="intersects")
         return [self.datasets[i] for i in sorted(int(h) for h in hits)]
 
+    @property
+    def bands(self) -> tuple[Band, ...]:
+        return self.product_bands.bands
+
     def resolve(self, names: Sequence[str]) -> tuple[Band, ...]:
         """Bands by name or alias, in the order asked; an unknown name is the client's error."""
-        lookup = self.band_lookup
-        unknown = [n for n in names if n not in lookup]
-        if unknown:
-            known = ", ".join(b.name for b in self.bands)
-            raise InvalidRequest(
-                f"unknown band(s) {unknown} for {self.product!r}; bands are {known}"
-            )
-        return tuple(lookup[n] for n in names)
-
-    @cached_property
-    def band_lookup(self) -> dict[str, Band]:
-        """Every name and alias of every band."""
-        return {name: b for b in self.bands for name in (b.name, *b.aliases)}
+        return self.product_bands.select(names)
 
 
 def _day(day: date) -> TimeRange:
@@ -201,7 +166,6 @@ def select(
     """The datasets of ``product`` within ``time`` (an ISO instant, period or ``a/b`` interval).
 
     Without ``time`` the latest time slice is used: every dataset of the day of the newest one."""
-    definition = cube.product(product)
     if time:
         time_range = norm_time(time)
         assert time_range is not None  # a non-empty time always gives a range
@@ -215,7 +179,7 @@ def select(
     crs = str(grid.crs)
     return Selection(
         product=product,
-        bands=tuple(Band.of(m) for m in definition.measurements.values()),
+        product_bands=cube.bands(product),
         datasets=refs,
         time_range=time_range,
         crs=crs,

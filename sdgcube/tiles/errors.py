@@ -1,8 +1,8 @@
-"""The one table that maps errors met while tiling to HTTP status codes and OGC exception codes.
+"""Errors met while tiling, answered through the one table in `sdgcube.ogc_errors`.
 
-Readers raise sdgcube's and rio-tiler's own errors, which know nothing of HTTP; only this module
-turns them into responses, with a JSON body ``{"code": …, "description": …}``. Bad input is always
-a 4xx: a tile outside the data is 404 (MapProxy draws it transparent), a malformed parameter 400.
+Readers raise sdgcube's and rio-tiler's own errors, which know nothing of HTTP; these handlers turn
+them into OGC exception documents. Bad input is always a 4xx: a tile outside the data is 404
+(MapProxy draws it transparent), a malformed parameter 400.
 """
 
 from __future__ import annotations
@@ -13,34 +13,13 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from rio_tiler import errors as rt
 from starlette.exceptions import HTTPException
 
-from sdgcube.errors import InvalidRequest, LimitExceeded, NoData, UnknownProduct
+from sdgcube.ogc_errors import ERROR_TABLE, OgcError, exception_document
 
-__all__ = ["ERROR_TABLE", "add_error_handlers"]
+__all__ = ["add_error_handlers"]
 
-
-ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
-    UnknownProduct: (404, "NotFound"),
-    NoData: (404, "NotFound"),
-    LimitExceeded: (400, "LimitExceeded"),
-    InvalidRequest: (400, "InvalidParameterValue"),
-    rt.TileOutsideBounds: (404, "NotFound"),
-    rt.PointOutsideBounds: (404, "NotFound"),
-    rt.EmptyMosaicError: (404, "NotFound"),
-    rt.InvalidExpression: (400, "InvalidParameterValue"),
-    rt.InvalidBandName: (400, "InvalidParameterValue"),
-    rt.MissingBands: (400, "InvalidParameterValue"),
-    rt.InvalidColorFormat: (400, "InvalidParameterValue"),
-    rt.InvalidColorMapName: (400, "InvalidParameterValue"),
-    rt.InvalidFormat: (400, "InvalidParameterValue"),
-    rt.InvalidBufferSize: (400, "InvalidParameterValue"),
-    rt.InvalidBounds: (400, "InvalidParameterValue"),
-    rt.MaxArraySizeError: (400, "LimitExceeded"),
-    RequestValidationError: (400, "InvalidParameterValue"),
-}
-"""Exception class → (HTTP status, OGC API exception code); the most specific class wins."""
+_VALIDATION = OgcError(400, "InvalidParameterValue")
 
 
 _HTTP_CODES = {400: "InvalidParameterValue", 404: "NotFound"}
@@ -53,12 +32,12 @@ def _message(exc: Exception) -> str:
 
 
 def _respond(status: int, code: str, description: str) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description}, status_code=status)
+    return JSONResponse(exception_document(code, description), status_code=status)
 
 
-def _handler(status: int, code: str) -> Callable[[Request, Exception], JSONResponse]:
+def _handler(error: OgcError) -> Callable[[Request, Exception], JSONResponse]:
     def handle(request: Request, exc: Exception) -> JSONResponse:
-        return _respond(status, code, _message(exc))
+        return _respond(error.status, error.code, _message(exc))
 
     return handle
 
@@ -70,9 +49,9 @@ def _handle_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    """Answer every error of ``ERROR_TABLE`` and every ``HTTPException`` as OGC-style JSON.
-
-    Starlette picks the handler of the nearest class in the exception's MRO."""
-    for cls, (status, code) in ERROR_TABLE.items():
-        app.add_exception_handler(cls, _handler(status, code))
+    """Answer every error of ``ERROR_TABLE``, request validation errors and every ``HTTPException``
+    as OGC exception documents. Starlette picks the handler of the nearest class in the MRO."""
+    for cls, error in ERROR_TABLE.items():
+        app.add_exception_handler(cls, _handler(error))
+    app.add_exception_handler(RequestValidationError, _handler(_VALIDATION))
     app.add_exception_handler(HTTPException, _handle_http)

@@ -22,10 +22,11 @@ import numpy as np
 import xarray as xr
 from rasterio.io import MemoryFile
 
+from sdgcube.datacube.bands import Band
 from sdgcube.datacube.cog import translate_to_cog
 from sdgcube.datacube.cube import Cube
 from sdgcube.settings import Settings
-from sdgcube.tiles.catalog import Band, BBox, Selection, select
+from sdgcube.tiles.catalog import BBox, Selection, select
 
 __all__ = [
     "MAX_DATASETS_PER_READ",
@@ -131,7 +132,7 @@ def _mosaic_newest_first(data: xr.Dataset, bands: Sequence[Band]) -> np.ndarray:
         layer = data.isel(time=t).compute(scheduler="threads")
         for i, band in enumerate(bands):
             values = layer[band.name].values
-            take = np.isnan(out[i]) & _valid(values, band.nodata)
+            take = np.isnan(out[i]) & _valid(values, band.fill)
             out[i][take] = values[take]
         if not np.isnan(out).any():
             break

@@ -30,12 +30,13 @@ from rio_tiler.mosaic import mosaic_point_reader, mosaic_reader
 from rio_tiler.utils import CRS_to_uri
 from shapely.geometry import Point
 
+from sdgcube.datacube.bands import Band
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.query import norm_bbox
 from sdgcube.errors import InvalidRequest, LimitExceeded
 from sdgcube.tiles._bands import requested_bands, rewrite_expression
 from sdgcube.tiles._io import Area, as_band_types, buffered, open_asset, read_clipped, unscale
-from sdgcube.tiles.catalog import Band, BBox, DatasetRef, Selection, geographic_area
+from sdgcube.tiles.catalog import BBox, DatasetRef, Selection, geographic_area
 from sdgcube.tiles.overviews import OverviewStore, use_overview
 
 __all__ = ["ProductReader", "TileSource"]
@@ -78,7 +79,7 @@ class ProductReader(BaseReader):
             bounds=self.bounds,
             crs=CRS_to_uri(self.crs) or self.crs.to_wkt(),
             band_metadata=[
-                (b.name, {"dtype": b.dtype, "nodata": str(b.nodata)}) for b in selection.bands
+                (b.name, {"dtype": b.dtype, "nodata": str(b.fill)}) for b in selection.bands
             ],
             band_descriptions=[(b.name, b.name) for b in selection.bands],
             dtype=selection.bands[0].dtype,
@@ -185,7 +186,7 @@ class ProductReader(BaseReader):
             values = []
             for band in wanted:
                 path, index = ref.files[band.name]
-                fill = band.nodata if nodata is None else nodata
+                fill = band.fill if nodata is None else nodata
                 with open_asset(path) as dataset, Reader(path, dataset=dataset) as src:
                     values.append(
                         src.point(
@@ -286,7 +287,7 @@ class ProductReader(BaseReader):
         images = []
         for band in bands:
             path, index = ref.files[band.name]
-            fill = band.nodata if nodata is None else nodata
+            fill = band.fill if nodata is None else nodata
             images.append(
                 read_clipped(path, area, ref.bounds, ref.crs, indexes=index, nodata=fill, **rest)
             )

@@ -4,8 +4,8 @@ table entries and scipy's exact Kendall p-values, and the trajectory class on ha
 
 from __future__ import annotations
 
-import itertools
 import functools
+import itertools
 import math
 from fractions import Fraction
 

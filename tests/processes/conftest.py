@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+
+from sdgcube.processes.base import CubeProcessor
+from sdgcube.processes.services import Services
 
 
 @pytest.fixture
-def demo_env(demo, monkeypatch, tmp_path):
-    """The demo (cube, truth), with the environment ``execute`` reads its Settings from pointing at it."""
-    cube, truth = demo
-    for var in ("SDGCUBE_CONFIG", "SDGCUBE_DASK_ADDRESS", "SDGCUBE_DB_URL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray sdgcube.yaml
-    monkeypatch.setenv("SDGCUBE_DATA_DIR", str(cube.settings.data_dir))
-    if cube.settings.db_url is not None:
-        monkeypatch.setenv("SDGCUBE_DB_URL", cube.settings.db_url.get_secret_value())
-    return cube, truth
+def demo_services(demo) -> Services:
+    """Services around the demo cube, as a server hands them to its processors."""
+    cube, _ = demo
+    return Services.of(cube)
+
+
+@pytest.fixture
+def build_processor(demo_services):
+    """``build_processor(Cls, process_id)``: a processor defined the way the server defines it."""
+
+    def build(cls: type[CubeProcessor], process_id: str) -> Any:
+        return cls({"name": process_id, "services": demo_services})
+
+    return build

@@ -223,9 +223,9 @@ def _scaled_bands(cube, time, bbox=None):
 
 
 @pytest.mark.slow
-def test_ndvi_is_registered_with_its_lineage(demo_env):
-    cube, _ = demo_env
-    mimetype, document = BandMath({"name": "band-math"}).execute(
+def test_ndvi_is_registered_with_its_lineage(demo, build_processor):
+    cube, _ = demo
+    mimetype, document = build_processor(BandMath, "band-math").execute(
         {"expression": NDVI, "datetime": "2020"}
     )
     assert mimetype == "application/json"
@@ -270,10 +270,10 @@ def test_ndvi_is_registered_with_its_lineage(demo_env):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")
-def test_median_of_three_years_over_a_bbox_with_band_aliases(demo_env):
-    cube, _ = demo_env
+def test_median_of_three_years_over_a_bbox_with_band_aliases(demo, build_processor):
+    cube, _ = demo
     bbox = [177.93, -17.65, 177.95, -17.62]
-    _, document = BandMath({"name": "band-math"}).execute(
+    _, document = build_processor(BandMath, "band-math").execute(
         {"expression": "(nir - red) / (nir + red)", "datetime": "2010/2012", "reducer": "median", "bbox": bbox}
     )  # fmt: skip
     assert len(document["time_slices"]) == 3
@@ -298,10 +298,10 @@ def test_median_of_three_years_over_a_bbox_with_band_aliases(demo_env):
         ({"expression": NDVI, "bbox": [0, 0, 40, 40]}, "more than this server's limit"),
     ],
 )
-def test_check_refuses_before_any_work(demo_env, data, error):
-    cube, _ = demo_env
+def test_check_refuses_before_any_work(demo, build_processor, data, error):
+    cube, _ = demo
     before = {p.name for p in cube.products()}
     with pytest.raises(Exception, match=error) as caught:
-        BandMath({"name": "band-math"}).execute(data)
+        build_processor(BandMath, "band-math").execute(data)
     assert type(caught.value).__module__ == "sdgcube.errors"
     assert {p.name for p in cube.products()} == before

@@ -15,15 +15,9 @@ from distributed import Event
 from sdgcube.processes import executor
 from sdgcube.processes.band_math import BandMath, BandMathPlan
 from sdgcube.processes.base import Plan
-from sdgcube.processes.executor import (
-    dask_client,
-    fail_orphans,
-    job_dir,
-    run_job,
-    settings_payload,
-    task_key,
-)
-from sdgcube.processes.jobs import JobStore, job_store
+from sdgcube.processes.executor import fail_orphans, job_dir, run_job, task_key
+from sdgcube.processes.jobs import JobStore
+from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
 
 BAND_MATH = "sdgcube.processes.band_math.BandMath"
@@ -31,13 +25,18 @@ NDVI = "(nir08 - red) / (nir08 + red)"
 
 
 @pytest.fixture(scope="module")
-def settings(bare_settings: Settings) -> Settings:
-    return bare_settings
+def services(empty_cube) -> Services:
+    return Services.of(empty_cube)
 
 
 @pytest.fixture(scope="module")
-def store(settings: Settings) -> JobStore:
-    return job_store(settings)
+def settings(services: Services) -> Settings:
+    return services.settings
+
+
+@pytest.fixture(scope="module")
+def store(services: Services) -> JobStore:
+    return services.jobs
 
 
 def _new_id() -> str:
@@ -58,9 +57,10 @@ def _age(store: JobStore, job_id: str, seconds: float) -> None:
 # --- the store -----------------------------------------------------------------------------------------
 
 
-def test_job_store_is_one_per_database(settings, store):
-    assert job_store(settings) is store
-    assert job_store(settings.model_copy()) is store
+def test_a_second_store_on_the_database_sees_the_same_jobs(store):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {"inputs": {}})
+    assert JobStore(store.engine).get(job_id) == store.get(job_id)
 
 
 def test_add_and_get(store):
@@ -195,14 +195,14 @@ def test_as_pygeoapi(store):
 # --- Dask and orphans ------------------------------------------------------------------------------
 
 
-def test_dask_client_without_an_address_is_in_process(settings):
-    assert settings.dask_address is None
-    client = dask_client(settings)
-    assert dask_client(settings) is client
+def test_dask_client_without_an_address_is_in_process(services):
+    assert services.settings.dask_address is None
+    client = services.dask.client
+    assert services.dask.client is client
     assert client.submit(sum, [1, 2, 3], pure=False).result(timeout=30) == 6
 
 
-def test_fail_orphans(store, settings):
+def test_fail_orphans(store, services):
     jobs = {name: _new_id() for name in ("old_running", "old_accepted", "fresh_running", "old_successful",
                                          "old_dismissed", "old_failed")}  # fmt: skip
     for name, job_id in jobs.items():
@@ -212,7 +212,7 @@ def test_fail_orphans(store, settings):
         if name.startswith("old"):
             _age(store, job_id, 3600)
 
-    orphans = fail_orphans(settings)
+    orphans = fail_orphans(services)
 
     assert {jobs["old_running"], jobs["old_accepted"]} <= set(orphans)
     assert not {
@@ -227,7 +227,7 @@ def test_fail_orphans(store, settings):
         assert store.get(jobs[name]).status == name.split("_")[1]
         assert store.get(jobs[name]).finished is None
     # a second sweep finds nothing more of these
-    assert not set(jobs.values()) & set(fail_orphans(settings))
+    assert not set(jobs.values()) & set(fail_orphans(services))
 
 
 def _hold(event_name: str) -> str:
@@ -235,17 +235,17 @@ def _hold(event_name: str) -> str:
     return "released"
 
 
-def test_a_job_whose_task_the_scheduler_holds_is_not_orphaned(store, settings):
+def test_a_job_whose_task_the_scheduler_holds_is_not_orphaned(store, services):
     job_id = _new_id()
     store.add(job_id, "band-math", {})
     store.update(job_id, status="running")
     _age(store, job_id, 3600)
-    client = dask_client(settings)
+    client = services.dask.client
     name = f"hold-{job_id}"
     event = Event(name, client=client)
     future = client.submit(_hold, name, key=task_key(job_id), pure=False)
     try:
-        assert job_id not in fail_orphans(settings)
+        assert job_id not in fail_orphans(services)
         assert store.get(job_id).status == "running"
     finally:
         event.set()
@@ -277,16 +277,13 @@ def demo_settings(demo) -> Settings:
 
 
 @pytest.mark.slow
-def test_run_job_accepted_to_successful(demo, demo_settings):
+def test_run_job_accepted_to_successful(demo, demo_settings, demo_services):
     cube, _ = demo
-    store = job_store(demo_settings)
+    store = demo_services.jobs
     job_id, inputs = _new_id(), {"expression": NDVI, "datetime": "2020"}
     store.add(job_id, "band-math", {"inputs": inputs})
 
-    assert (
-        run_job(settings_payload(demo_settings), job_id, BAND_MATH, _plan(cube, inputs))
-        == "successful"
-    )
+    assert run_job(demo_services, job_id, BAND_MATH, _plan(cube, inputs)) == "successful"
 
     job = store.get(job_id)
     assert (job.status, job.progress, job.message, job.mimetype) == (
@@ -306,18 +303,15 @@ def test_run_job_accepted_to_successful(demo, demo_settings):
 
 
 @pytest.mark.slow
-def test_run_job_dismissed_before_it_starts_does_nothing(demo, demo_settings):
+def test_run_job_dismissed_before_it_starts_does_nothing(demo, demo_settings, demo_services):
     cube, _ = demo
-    store = job_store(demo_settings)
+    store = demo_services.jobs
     job_id = _new_id()
     store.add(job_id, "band-math", {})
     store.update(job_id, status="dismissed", message="dismissed by the user")
 
     assert (
-        run_job(
-            settings_payload(demo_settings), job_id, BAND_MATH, _plan(cube, {"expression": NDVI})
-        )
-        == "dismissed"
+        run_job(demo_services, job_id, BAND_MATH, _plan(cube, {"expression": NDVI})) == "dismissed"
     )
 
     job = store.get(job_id)
@@ -328,10 +322,10 @@ def test_run_job_dismissed_before_it_starts_does_nothing(demo, demo_settings):
 
 @pytest.mark.slow
 def test_run_job_dismissed_while_running_stops_at_its_next_progress(
-    demo, demo_settings, monkeypatch
+    demo, demo_settings, demo_services, monkeypatch
 ):
     cube, _ = demo
-    store = job_store(demo_settings)
+    store = demo_services.jobs
     job_id = _new_id()
     store.add(job_id, "band-math", {})
     load = executor.load_processor
@@ -343,7 +337,7 @@ def test_run_job_dismissed_while_running_stops_at_its_next_progress(
     monkeypatch.setattr(executor, "load_processor", dismiss_then_load)
     assert (
         run_job(
-            settings_payload(demo_settings),
+            demo_services,
             job_id,
             BAND_MATH,
             _plan(cube, {"expression": NDVI, "datetime": "2020"}),
@@ -367,25 +361,25 @@ def test_run_job_dismissed_while_running_stops_at_its_next_progress(
         (_archived_since, "NoData: product 'sr_annual' has no datasets"),
     ],
 )
-def test_run_job_failures_say_why(demo, demo_settings, damage, message):
-    store = job_store(demo_settings)
+def test_run_job_failures_say_why(demo, demo_settings, demo_services, damage, message):
+    store = demo_services.jobs
     job_id = _new_id()
     store.add(job_id, "band-math", {})
     plan = damage(_plan(demo[0], {"expression": NDVI, "datetime": "2020"}))
-    assert run_job(settings_payload(demo_settings), job_id, BAND_MATH, plan) == "failed"
+    assert run_job(demo_services, job_id, BAND_MATH, plan) == "failed"
     job = store.get(job_id)
     assert job.status == "failed" and job.message.startswith(message) and job.finished is not None
     assert not (job_dir(demo_settings, job_id) / "result.json").exists()
 
 
 @pytest.mark.slow
-def test_run_job_internal_errors_fail_the_job(demo, demo_settings):
+def test_run_job_internal_errors_fail_the_job(demo, demo_settings, demo_services):
     cube, _ = demo
-    store = job_store(demo_settings)
+    store = demo_services.jobs
     job_id = _new_id()
     store.add(job_id, "band-math", {})
     status = run_job(
-        settings_payload(demo_settings),
+        demo_services,
         job_id,
         "sdgcube.processes.band_math.NoSuchProcess",
         _plan(cube, {"expression": NDVI}),

@@ -17,12 +17,11 @@ from odc.geo.xr import rasterize
 
 from sdgcube.datacube.areas import pixel_area_km2
 from sdgcube.errors import InvalidRequest, NoData
-from sdgcube.processes.base import Plan
 from sdgcube.processes.context import local_context
-from sdgcube.processes.executor import dask_client, job_dir, run_job, settings_payload
-from sdgcube.processes.jobs import job_store
+from sdgcube.processes.executor import job_dir, submit_job
 from sdgcube.processes.registry import PROCESSES
 from sdgcube.processes.sdg_15_3_1 import Sdg1531, Sdg1531Inputs
+from sdgcube.processes.services import Services
 from tests.processes.helpers import walk
 
 PROCESS = Sdg1531({"name": "sdg-15-3-1"})
@@ -138,7 +137,7 @@ RUN = {"reporting_period": {"years": [2016, 2020], "soc_baseline_year": 2000}}
 
 
 def _run(cube, data: dict[str, Any]) -> dict[str, Any]:
-    with local_context(cube.settings) as ctx:
+    with local_context(Services.of(cube)) as ctx:
         inputs = PROCESS.parse(data)
         PROCESS.check(inputs, ctx.cube)
         return PROCESS.run(inputs, ctx).document
@@ -298,14 +297,14 @@ def test_check_refuses_before_any_work(demo, data, error, message):
 def test_a_job_on_the_dask_cluster(demo):
     """``run_job`` as a Dask task: ``ctx.compute`` fans the graph out to the cluster from inside it."""
     cube, truth = demo
-    settings = cube.settings
+    settings, services = cube.settings, Services.of(cube)
     job_id = str(uuid.uuid4())
     inputs = {"geometry": _rangeland_geometry(cube), "units_layer": None}
-    job_store(settings).add(job_id, "sdg-15-3-1", {"inputs": inputs})
-    future = dask_client(settings).submit(run_job, settings_payload(settings), job_id, PROCESSES["sdg-15-3-1"],
-                                          Plan(Sdg1531Inputs.model_validate(inputs)), pure=False)  # fmt: skip
+    services.jobs.add(job_id, "sdg-15-3-1", {"inputs": inputs})
+    plan = PROCESS.prepare(inputs, cube)
+    future = submit_job(services, job_id, PROCESSES["sdg-15-3-1"], plan)
     assert future.result(timeout=300) == "successful"
-    job = job_store(settings).get(job_id)
+    job = services.jobs.get(job_id)
     assert (job.status, job.progress) == ("successful", 100)
     document = json.loads(Path(job_dir(settings, job_id) / "result.json").read_text())
     (row,) = document["summary"]["rows"]

@@ -20,23 +20,16 @@ from shapely.ops import transform
 
 from sdgcube.datacube.demo import timeseries as ts
 from sdgcube.datacube.demo.landscape import GRIDS, make_landscape
-from sdgcube.datacube.vectors import vector_store
 from sdgcube.errors import InvalidRequest
 from sdgcube.indicators.forest import forest_from_land_cover
 from sdgcube.processes.burnt_area import BurntArea
-from sdgcube.processes.executor import (
-    dask_client,
-    job_dir,
-    load_processor,
-    run_job,
-    settings_payload,
-)
-from sdgcube.processes.jobs import job_store
+from sdgcube.processes.executor import job_dir, load_processor, submit_job
 from sdgcube.processes.registry import PROCESSES
 from sdgcube.processes.sdg_6_6_1 import Sdg661
 from sdgcube.processes.sdg_11_3_1 import Sdg1131
 from sdgcube.processes.sdg_13_1_1 import Sdg1311
 from sdgcube.processes.sdg_15_1_1 import Sdg1511
+from sdgcube.processes.services import Services
 
 PROCESSORS = {"sdg-6-6-1": Sdg661, "sdg-15-1-1": Sdg1511, "sdg-11-3-1": Sdg1131, "sdg-13-1-1": Sdg1311,
               "burnt-area": BurntArea}  # fmt: skip
@@ -45,10 +38,16 @@ SQUARE = {"type": "Polygon", "coordinates": [[[177.95, -17.62], [177.96, -17.62]
                                               [177.95, -17.62]]]}  # fmt: skip
 
 
-def _run(process_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    mimetype, document = PROCESSORS[process_id]({"name": process_id}).execute(data)
-    assert mimetype == "application/json"
-    return document
+@pytest.fixture
+def run_process(build_processor):
+    """``run_process(process_id, inputs)``: the result document of a process run in this process."""
+
+    def run(process_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        mimetype, document = build_processor(PROCESSORS[process_id], process_id).execute(data)
+        assert mimetype == "application/json"
+        return document
+
+    return run
 
 
 # --- descriptions and parsing -----------------------------------------------------------------------------
@@ -134,10 +133,10 @@ def _row(document: dict[str, Any], unit_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-def test_6_6_1_over_the_lake_matches_the_planted_change(demo_env):
-    cube, truth = demo_env
+def test_6_6_1_over_the_lake_matches_the_planted_change(demo, run_process):
+    cube, truth = demo
     lake = truth["lake"]
-    document = _run("sdg-6-6-1", {"geometry": _event(cube, "lake"), "units_layer": None})
+    document = run_process("sdg-6-6-1", {"geometry": _event(cube, "lake"), "units_layer": None})
     total = document["total"]
     assert total["permanent_change_pct"] == pytest.approx(lake["permanent_change_pct"], abs=2.0)
     assert total["baseline_permanent_km2"] == pytest.approx(
@@ -163,9 +162,9 @@ def test_6_6_1_over_the_lake_matches_the_planted_change(demo_env):
 
 
 @pytest.mark.slow
-def test_6_6_1_per_unit_tables_and_rasters(demo_env):
-    cube, truth = demo_env
-    document = _run("sdg-6-6-1", {})
+def test_6_6_1_per_unit_tables_and_rasters(demo, run_process):
+    cube, truth = demo
+    document = run_process("sdg-6-6-1", {})
     assert [r["unit_id"] for r in document["summary"]["rows"]] == ["D1", "D2", "D3", "D4"]
     d1 = _row(document, "D1")  # the lake lies in the north-west district
     assert d1["permanent_change_pct"] == pytest.approx(
@@ -180,10 +179,7 @@ def test_6_6_1_per_unit_tables_and_rasters(demo_env):
         "EN_LKRV_PWAC", "D1", "2020-2024", "PT",
     )  # fmt: skip
     assert float(first["OBS_VALUE"]) == pytest.approx(d1["permanent_change_pct"])
-    assert (
-        vector_store(cube.settings).get_layer(document["summary"]["features_collection"])
-        is not None
-    )
+    assert cube.vectors.get_layer(document["summary"]["features_collection"]) is not None
 
     classes = cube.load(document["collections"]["classes"], chunks=None).classes.values[0]
     permanent_2024 = truth["lake"]["permanent_km2"]["2024"] / truth["pixel_area_km2"]
@@ -195,9 +191,9 @@ def test_6_6_1_per_unit_tables_and_rasters(demo_env):
 
 
 @pytest.mark.slow
-def test_6_6_1_from_mndwi_of_the_annual_composites(demo_env):
-    cube, truth = demo_env
-    document = _run(
+def test_6_6_1_from_mndwi_of_the_annual_composites(demo, run_process):
+    cube, truth = demo
+    document = run_process(
         "sdg-6-6-1", {"source": "mndwi", "geometry": _event(cube, "lake"), "units_layer": None}
     )
     total = document["total"]
@@ -209,9 +205,9 @@ def test_6_6_1_from_mndwi_of_the_annual_composites(demo_env):
 
 
 @pytest.mark.slow
-def test_15_1_1_drops_by_the_deforested_area_in_2012(demo_env):
-    cube, truth = demo_env
-    document = _run("sdg-15-1-1", {})
+def test_15_1_1_drops_by_the_deforested_area_in_2012(demo, run_process):
+    cube, truth = demo
+    document = run_process("sdg-15-1-1", {})
     total = {row["year"]: row for row in document["total"]}
     assert sorted(total) == list(range(2000, 2025))
     forest_before = [total[y]["forest_km2"] for y in range(2000, 2012)]
@@ -232,10 +228,10 @@ def test_15_1_1_drops_by_the_deforested_area_in_2012(demo_env):
 
 
 @pytest.mark.slow
-def test_15_1_1_from_an_ndvi_threshold(demo_env):
-    cube, _ = demo_env
-    document = _run("sdg-15-1-1", {"source": "ndvi", "years": "2010/2013"})
-    by_lc = {r["year"]: r for r in _run("sdg-15-1-1", {"years": "2010/2013"})["total"]}
+def test_15_1_1_from_an_ndvi_threshold(demo, run_process):
+    cube, _ = demo
+    document = run_process("sdg-15-1-1", {"source": "ndvi", "years": "2010/2013"})
+    by_lc = {r["year"]: r for r in run_process("sdg-15-1-1", {"years": "2010/2013"})["total"]}
     by_ndvi = {r["year"]: r for r in document["total"]}
     assert by_ndvi[2013]["nodata_km2"] > 0  # clouds, and the fill stripes of 2011
     # Pixel by pixel, NDVI >= 0.7 is the land cover's forest and NDVI < 0 its water …
@@ -255,10 +251,10 @@ def _sig3(value: float) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("years", ["2000-2020", "2010-2020"])
-def test_11_3_1_lcrpgr_matches_the_truth_to_three_figures(demo_env, years):
-    cube, truth = demo_env
+def test_11_3_1_lcrpgr_matches_the_truth_to_three_figures(demo, years, run_process):
+    cube, truth = demo
     year_1, year_2 = (int(y) for y in years.split("-"))
-    document = _run("sdg-11-3-1", {"year_1": year_1, "year_2": year_2})
+    document = run_process("sdg-11-3-1", {"year_1": year_1, "year_2": year_2})
     urban = truth["urban"]
     total = document["total"]
     assert _sig3(total["lcrpgr"]) == _sig3(urban["lcrpgr"][years])
@@ -282,9 +278,11 @@ def _burn_truth_km2(truth: dict[str, Any], part: str) -> float:
 
 
 @pytest.mark.slow
-def test_burnt_area_over_the_scar_matches_core_and_ring(demo_env):
-    cube, truth = demo_env
-    document = _run("burnt-area", {"geometry": _event(cube, "burn_scar"), "units_layer": None})
+def test_burnt_area_over_the_scar_matches_core_and_ring(demo, run_process):
+    cube, truth = demo
+    document = run_process(
+        "burnt-area", {"geometry": _event(cube, "burn_scar"), "units_layer": None}
+    )
     total = document["total"]
     assert total["burnt_km2"] == pytest.approx(truth["burn_scar"]["area_km2"], rel=0.05)
     assert total["high_km2"] == pytest.approx(_burn_truth_km2(truth, "core"), rel=0.05)  # dNBR 0.85
@@ -299,9 +297,9 @@ def test_burnt_area_over_the_scar_matches_core_and_ring(demo_env):
 
 
 @pytest.mark.slow
-def test_burnt_area_per_district(demo_env):
-    _, truth = demo_env
-    document = _run("burnt-area", {})
+def test_burnt_area_per_district(demo, run_process):
+    _, truth = demo
+    document = run_process("burnt-area", {})
     # Island-wide, the town's yearly growth reads as burnt too (grass to pavement lowers NBR by ~0.3).
     assert document["total"]["burnt_km2"] == pytest.approx(truth["burn_scar"]["area_km2"], rel=0.05)
     rows = {r["unit_id"]: r for r in document["summary"]["rows"]}
@@ -324,10 +322,10 @@ def _population_inside(cube, polygon: dict[str, Any], year: int) -> tuple[float,
 
 
 @pytest.mark.slow
-def test_13_1_1_with_the_scar_polygon_as_hazard(demo_env):
-    cube, _ = demo_env
+def test_13_1_1_with_the_scar_polygon_as_hazard(demo, run_process):
+    cube, _ = demo
     scar = _event(cube, "burn_scar")
-    document = _run("sdg-13-1-1", {"hazard_geometry": scar})
+    document = run_process("sdg-13-1-1", {"hazard_geometry": scar})
     affected, population = _population_inside(cube, scar, 2020)
     total = document["total"]
     assert total["population"] == pytest.approx(population, rel=1e-6)
@@ -341,10 +339,10 @@ def test_13_1_1_with_the_scar_polygon_as_hazard(demo_env):
 
 
 @pytest.mark.slow
-def test_13_1_1_with_a_burnt_area_result_as_hazard(demo_env):
-    cube, truth = demo_env
-    burnt = _run("burnt-area", {"geometry": _event(cube, "burn_scar"), "units_layer": None})
-    document = _run(
+def test_13_1_1_with_a_burnt_area_result_as_hazard(demo, run_process):
+    cube, truth = demo
+    burnt = run_process("burnt-area", {"geometry": _event(cube, "burn_scar"), "units_layer": None})
+    document = run_process(
         "sdg-13-1-1", {"hazard_product": burnt["collections"]["severity"], "units_layer": None}
     )
     ls = make_landscape(GRIDS[truth["size"]], np.random.default_rng(truth["seed"]))
@@ -355,9 +353,9 @@ def test_13_1_1_with_a_burnt_area_result_as_hazard(demo_env):
 
 
 @pytest.mark.slow
-def test_results_carry_their_lineage(demo_env):
-    cube, _ = demo_env
-    document = _run("sdg-11-3-1", {"year_1": 2010, "year_2": 2020, "unit_ids": ["D4"]})
+def test_results_carry_their_lineage(demo, run_process):
+    cube, _ = demo
+    document = run_process("sdg-11-3-1", {"year_1": 2010, "year_2": 2020, "unit_ids": ["D4"]})
     (dataset,) = cube.datasets(document["collections"]["expansion"])
     properties = dataset.metadata_doc["properties"]
     assert properties["sdgcube:process"] == "sdg-11-3-1"
@@ -391,29 +389,26 @@ def test_results_carry_their_lineage(demo_env):
         ("burnt-area", {"bbox": [170, -30, 179.9, -10]}, "more than this server's limit"),
     ],
 )  # fmt: skip
-def test_check_refuses_before_any_work(demo_env, process_id, data, error):
-    cube, _ = demo_env
+def test_check_refuses_before_any_work(demo, process_id, data, error, run_process):
+    cube, _ = demo
     before = {p.name for p in cube.products()}
     with pytest.raises(Exception, match=error) as caught:
-        _run(process_id, data)
+        run_process(process_id, data)
     assert type(caught.value).__module__ == "sdgcube.errors"
     assert {p.name for p in cube.products()} == before
 
 
 @pytest.mark.slow
-def test_a_job_on_dask_distributed(demo_env):
+def test_a_job_on_dask_distributed(demo):
     """The job runs inside a Dask worker, where ``ctx.compute`` hands the graph to the cluster."""
-    cube, truth = demo_env
-    settings = cube.settings
+    cube, truth = demo
+    settings, services = cube.settings, Services.of(cube)
     job_id = str(uuid.uuid4())
     inputs = {"geometry": _event(cube, "burn_scar"), "units_layer": None}
-    job_store(settings).add(job_id, "burnt-area", {"inputs": inputs})
-    payload = settings_payload(settings)
+    services.jobs.add(job_id, "burnt-area", {"inputs": inputs})
     plan = BurntArea({"name": "burnt-area"}).prepare(inputs, cube)
-    future = dask_client(settings).submit(
-        run_job, payload, job_id, PROCESSES["burnt-area"], plan, pure=False
-    )
-    assert future.result(timeout=300) == "successful", job_store(settings).get(job_id).message
+    future = submit_job(services, job_id, PROCESSES["burnt-area"], plan)
+    assert future.result(timeout=300) == "successful", services.jobs.get(job_id).message
     document = json.loads((job_dir(settings, job_id) / "result.json").read_text())
     assert document["total"]["burnt_km2"] == pytest.approx(truth["burn_scar"]["area_km2"], rel=0.05)
     assert (job_dir(settings, job_id) / "outputs" / "summary.csv").exists()

@@ -22,6 +22,7 @@ from sdgcube.processes.base import CubeProcessor
 from sdgcube.processes.burnt_area import BurntArea
 from sdgcube.processes.context import local_context
 from sdgcube.processes.sdg_6_6_1 import Sdg661
+from sdgcube.processes.services import Services
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +85,7 @@ def user_cube(empty_cube: Cube, tmp_path_factory: pytest.TempPathFactory) -> Cub
 
 def _run(process: CubeProcessor, cube: Cube, data: dict[str, Any]) -> dict[str, Any]:
     plan = process.prepare(data, cube)
-    with local_context(cube.settings) as ctx:
+    with local_context(Services.of(cube)) as ctx:
         return process.run_plan(plan, ctx).document
 
 
@@ -144,7 +145,7 @@ def test_6_6_1_runs_the_plan_not_the_index(user_cube, tmp_path):
         product=f"{WATER}_late",
         when=datetime(2021, 7, 1),
     )
-    with local_context(user_cube.settings) as ctx:
+    with local_context(Services.of(user_cube)) as ctx:
         document = process.run_plan(plan, ctx).document
     assert document["years_with_data"] == {"baseline": [2018], "reporting": [2020]}
     assert {row["year"]: row["permanent_km2"] for row in document["yearly"]}[2021] is None
@@ -188,7 +189,7 @@ def test_burnt_area_over_sparse_years_without_a_quality_band(user_cube):
     assert (
         not plan.reads["pre"].mask_clouds and not plan.reads["post"].mask_clouds
     )  # nothing to mask with
-    with local_context(user_cube.settings) as ctx:
+    with local_context(Services.of(user_cube)) as ctx:
         document = process.run_plan(plan, ctx).document
     assert document["years_with_data"] == {"pre": [2015, 2016], "post": [2018]}
     total = document["total"]

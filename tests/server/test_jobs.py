@@ -147,15 +147,16 @@ def test_bad_inputs_are_refused_before_a_job_exists(
 
 
 def test_a_job_orphaned_by_a_crash_fails_with_the_reason_after_restart(
-    server, http: httpx.Client
+    served_demo, http: httpx.Client
 ) -> None:
     import uuid
 
     import sqlalchemy as sa
 
-    from sdgcube.processes.jobs import job_store, jobs_table
+    from sdgcube.processes.jobs import JobStore, jobs_table
 
-    store = job_store(server.settings)
+    server, cube, _ = served_demo
+    store = JobStore(cube.engine)
     job_id = str(uuid.uuid4())
     store.add(job_id, "band-math", {"expression": "red"})
     store.update(job_id, status="running", message="computing", progress=40)

@@ -206,8 +206,8 @@ def test_nothing_there_is_404(client, url):
     [
         ("datetime=last%20tuesday", "time"),
         ("datetime=2020/2010", "ends before it starts"),
-        ("bands=nope", "unknown band"),
-        ("expression=red%2Bnope", "unknown band"),
+        ("bands=nope", "has no band(s) ['nope']"),
+        ("expression=red%2Bnope", "has no band(s) ['nope']"),
         ("expression=red%2B", "expression"),
         ("expression=__import__('os').system('id')", "expression"),
         ("rescale=abc", "rescale"),

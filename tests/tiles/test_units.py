@@ -12,11 +12,12 @@ from rasterio.crs import CRS
 from rasterio.errors import RasterioIOError
 from rio_tiler.errors import InvalidExpression, TileOutsideBounds
 
+from sdgcube.datacube.bands import ProductBands
 from sdgcube.errors import InvalidRequest
 from sdgcube.tiles._bands import requested_bands, rewrite_expression
 from sdgcube.tiles._io import Area, buffered, clip, open_asset
 from sdgcube.tiles._ttl import TtlCache
-from sdgcube.tiles.catalog import Band, DatasetRef, Selection, geographic_area
+from sdgcube.tiles.catalog import DatasetRef, Selection, geographic_area
 from sdgcube.tiles.dependencies import BandsExprParams
 from sdgcube.tiles.overviews import overview_resolution, use_overview
 from sdgcube.tiles.render import colormaps, render_config
@@ -53,8 +54,12 @@ def test_use_overview(pixel, overview, datasets, expected):
 
 
 def _selection(*names: str, aliases: dict[str, tuple[str, ...]] | None = None) -> Selection:
-    bands = tuple(
-        Band(n, "int16", -9999.0, (aliases or {}).get(n, ()), False, 1.0, 0.0) for n in names
+    bands = ProductBands.of(
+        "p",
+        {
+            n: {"dtype": "int16", "nodata": -9999, "aliases": (aliases or {}).get(n, ())}
+            for n in names
+        },
     )
     ref = DatasetRef(
         "a",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,8 @@ import fiona
 import pytest
 from shapely.geometry import box, mapping
 
-from sdgcube.datacube.vectors import VectorStore, vector_store
+from sdgcube.datacube.database import resolve_index
+from sdgcube.datacube.vectors import VectorStore, vector_store_at
 from sdgcube.settings import Settings
 
 Feature = tuple[dict[str, Any], dict[str, Any]]
@@ -23,8 +24,9 @@ def vector_settings(bare_settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def store(vector_settings: Settings) -> VectorStore:
-    return vector_store(vector_settings)
+def store(vector_settings: Settings) -> Iterator[VectorStore]:
+    with vector_store_at(resolve_index(vector_settings).url) as opened:
+        yield opened
 
 
 def squares(count: int, *, size: float = 1.0, x0: float = 0.0, y0: float = 0.0) -> list[Feature]:

@@ -7,14 +7,12 @@ import json
 import pytest
 from shapely.geometry import shape
 
-from sdgcube.datacube.vectors import vector_store
-
 pytestmark = pytest.mark.slow
 
 
 def test_demo_admin_units_layer(demo):
     cube, _ = demo
-    store = vector_store(cube.settings)
+    store = cube.vectors
     layer = store.get_layer("admin_units")
     assert (layer.feature_count, layer.id_field, layer.crs) == (4, "unit_id", "EPSG:4326")
     source = json.loads((cube.settings.data_dir / "demo" / "admin_units.geojson").read_text())

@@ -21,31 +21,19 @@ from pygeoapi.provider.base import (
 from shapely.geometry import box, shape
 
 from sdgcube.app.providers.features import CubeFeatureProvider
-from sdgcube.settings import Settings
+from sdgcube.datacube.vectors import VectorStore
 
 NAME = "sdgcube.app.providers.features.CubeFeatureProvider"
 UTM33 = "http://www.opengis.net/def/crs/EPSG/0/32633"
 
 
-@pytest.fixture
-def provider_env(vector_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path) -> Settings:
-    """The environment a server process has: the data dir comes from the provider definition,
-    the database URL (for PostGIS) from SDGCUBE_DB_URL."""
-    monkeypatch.chdir(tmp_path)  # no stray sdgcube.yaml
-    monkeypatch.delenv("SDGCUBE_CONFIG", raising=False)
-    monkeypatch.delenv("SDGCUBE_DB_URL", raising=False)
-    if vector_settings.db_url is not None:
-        monkeypatch.setenv("SDGCUBE_DB_URL", vector_settings.db_url.get_secret_value())
-    return vector_settings
-
-
-def definition(settings: Settings, layer: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "feature", "name": NAME, "data": layer, "id_field": "id",
-            "data_dir": str(settings.data_dir), **extra}  # fmt: skip
+def definition(store: VectorStore, layer: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "feature", "name": NAME, "data": layer, "id_field": "id", "store": store,
+            **extra}  # fmt: skip
 
 
 @pytest.fixture
-def units(provider_env: Settings, store) -> CubeFeatureProvider:
+def units(store: VectorStore) -> CubeFeatureProvider:
     """25 unit squares near 15°E 45°N (inside UTM zone 33), ids U1…U25."""
     store.upsert_layer_features(
         "provider_units",
@@ -53,7 +41,7 @@ def units(provider_env: Settings, store) -> CubeFeatureProvider:
          for i in range(1, 26)],
         replace=True,
     )  # fmt: skip
-    return load_plugin("provider", definition(provider_env, "provider_units"))
+    return load_plugin("provider", definition(store, "provider_units"))
 
 
 def test_query_pages_through_every_feature(units):
@@ -105,9 +93,9 @@ def test_get_and_missing_feature(units):
     assert caught.value.http_status_code == 404
 
 
-def test_fields_and_crs_transform(units, provider_env):
+def test_fields_and_crs_transform(units, store):
     assert units.fields == {"n": {"type": "integer"}, "name": {"type": "string"}}
-    spec = create_crs_transform_spec(definition(provider_env, "provider_units", crs=[UTM33]), UTM33)
+    spec = create_crs_transform_spec(definition(store, "provider_units", crs=[UTM33]), UTM33)
     ring = units.get("U1", crs_transform_spec=spec)["geometry"]["coordinates"][0]
     to_utm = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32633", always_xy=True)
     expected = [
@@ -116,8 +104,8 @@ def test_fields_and_crs_transform(units, provider_env):
     assert np.allclose(ring, expected, rtol=0, atol=1e-3)
 
 
-def test_layer_not_loaded_yet(provider_env):
-    missing = CubeFeatureProvider(definition(provider_env, "not_loaded"))
+def test_layer_not_loaded_yet(store):
+    missing = CubeFeatureProvider(definition(store, "not_loaded"))
     assert missing.fields == {}  # the OpenAPI document and landing page still build
     with pytest.raises(ProviderConnectionError, match="unknown collection 'not_loaded'"):
         missing.query()
@@ -133,7 +121,7 @@ def quiet_logging() -> Iterator[None]:
     root.setLevel(level)
 
 
-def test_through_pygeoapi_api_core(units, provider_env, quiet_logging):
+def test_through_pygeoapi_api_core(units, store, quiet_logging):
     from pygeoapi.api import API, APIRequest, itemtypes
     from starlette.requests import Request
 
@@ -148,7 +136,7 @@ def test_through_pygeoapi_api_core(units, provider_env, quiet_logging):
         "resources": {"units": {
             "type": "collection", "title": "Units", "description": "d", "keywords": [], "links": [],
             "extents": {"spatial": {"bbox": [-180, -90, 180, 90]}},
-            "providers": [definition(provider_env, "provider_units")],
+            "providers": [definition(store, "provider_units")],
         }},
     }  # fmt: skip
     api = API(config, {})

@@ -198,8 +198,8 @@ def test_upsert_layer_features_creates_updates_and_replaces(store):
     assert fids(store.query_features("sdg_results")) == ["D9"]
 
 
-def test_load_vector_file_through_settings(vector_settings, write_vectors):
+def test_load_vector_file_through_settings(vector_settings, store, write_vectors):
     layer = vectors.load_vector_file(
         vector_settings, write_vectors("s.geojson", squares(2)), name="via_settings"
     )
-    assert vectors.vector_store(vector_settings).get_layer("via_settings") == layer
+    assert store.get_layer("via_settings") == layer

@@ -18,12 +18,11 @@ from pygeoapi.provider.base import BaseProvider, ProviderInvalidQueryError
 
 from sdgcube.app.coverage_query import CoverageQuery, parse_coverage_query, plan_coverage
 from sdgcube.app.encoders import coverage_json, geotiff_bytes, netcdf_bytes
-from sdgcube.app.providers.cube_access import cube_for, product_summary
 from sdgcube.datacube.bands import Band
 from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.datacube.query import norm_time
 from sdgcube.errors import InvalidRequest, NoData
-from sdgcube.settings import Settings
+from sdgcube.processes.services import Services
 
 __all__ = ["CubeCoverageProvider", "band_fields", "select_times"]
 
@@ -78,12 +77,13 @@ def select_times(product: ProductSummary, datetime_: str | None) -> list[pd.Time
 
 
 class CubeCoverageProvider(BaseProvider):
-    """Provider definition: ``{type: coverage, name: <this class>, data: <product>, data_dir: <dir>}``."""
+    """Provider definition: ``{type: coverage, name: <this class>, data: <product>,
+    services: Services, summary: ProductSummary}`` (built by `sdgcube.app.ogc_config`)."""
 
     def __init__(self, provider_def: dict[str, Any]) -> None:
         super().__init__(provider_def)
-        self.settings = Settings(data_dir=provider_def["data_dir"])
-        self.summary = product_summary(self.settings.data_dir, self.data)
+        self.services: Services = provider_def["services"]
+        self.summary: ProductSummary = provider_def["summary"]
         self.bands: dict[str, Band] = {b.name: b for b in self.summary.bands}
         self._fields = band_fields(self.summary)
         self.axes = ["x", "y", "time"]
@@ -189,7 +189,7 @@ class CubeCoverageProvider(BaseProvider):
         plan = plan_coverage(
             query,
             self.summary,
-            max_pixels=self.settings.limits.max_pixels,
+            max_pixels=self.services.settings.limits.max_pixels,
             bands=len(names),
             times=len(times),
         )
@@ -210,7 +210,7 @@ class CubeCoverageProvider(BaseProvider):
             area = {
                 "geobox": GeoBox.from_bbox(plan.bbox, self.crs, shape=(plan.height, plan.width))
             }
-        data = cube_for(self.settings.data_dir).load(
+        data = self.services.cube.load(
             self.data, time=time_range, measurements=names, chunks=None, **area
         )
         if data.sizes.get("time", 0) == 0:

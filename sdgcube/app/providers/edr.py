@@ -20,9 +20,9 @@ from shapely.geometry.base import BaseGeometry
 
 from sdgcube.app.encoders import point_series_json
 from sdgcube.app.providers.coverage import band_fields
-from sdgcube.app.providers.cube_access import cube_for, product_summary
+from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.errors import InvalidRequest, LimitExceeded, NoData
-from sdgcube.settings import Settings
+from sdgcube.processes.services import Services
 
 __all__ = ["CubeEDRProvider"]
 
@@ -30,12 +30,13 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 class CubeEDRProvider(BaseEDRProvider):
-    """Provider definition: ``{type: edr, name: <this class>, data: <product>, data_dir: <dir>}``."""
+    """Provider definition: ``{type: edr, name: <this class>, data: <product>, services: Services,
+    summary: ProductSummary}`` (built by `sdgcube.app.ogc_config`)."""
 
     def __init__(self, provider_def: dict[str, Any]) -> None:
         super().__init__(provider_def)
-        self.settings = Settings(data_dir=provider_def["data_dir"])
-        self.summary = product_summary(self.settings.data_dir, self.data)
+        self.services: Services = provider_def["services"]
+        self.summary: ProductSummary = provider_def["summary"]
         self.bands = {b.name: b for b in self.summary.bands}
         self._fields = band_fields(self.summary)
 
@@ -53,7 +54,7 @@ class CubeEDRProvider(BaseEDRProvider):
 
     def _load(self, geometry: BaseGeometry, names: list[str], datetime_: str | None) -> xr.Dataset:
         try:
-            data = cube_for(self.settings.data_dir).load(
+            data = self.services.cube.load(
                 self.data, geometry=mapping(geometry), time=datetime_, measurements=names,
                 mask_nodata=True, chunks=None,
             )  # fmt: skip
@@ -64,10 +65,10 @@ class CubeEDRProvider(BaseEDRProvider):
         values = data.sizes.get("time", 0) * int(
             np.prod([data.sizes[d] for d in data.dims if d != "time"])
         )
-        if values * len(names) > self.settings.limits.max_pixels:
+        if values * len(names) > self.services.settings.limits.max_pixels:
             raise ProviderInvalidQueryError(
                 user_msg=str(LimitExceeded(f"the query reads {values * len(names):,} values, more than this "
-                                           f"server's limit of {self.settings.limits.max_pixels:,}"))
+                                           f"server's limit of {self.services.settings.limits.max_pixels:,}"))
             )  # fmt: skip
         return data
 

@@ -1,12 +1,10 @@
 """OGC API - Features over the vector store: one pygeoapi collection per stored layer.
 
-pygeoapi builds a provider for every request, so the constructor does no I/O; the store (and its
-engine) is cached per process by `sdgcube.datacube.vectors.vector_store`. A provider definition:
+pygeoapi builds a provider for every request, so the constructor does no I/O; the store is the
+server's (``Services.vectors``). A provider definition (built by `sdgcube.app.ogc_config`):
 
     {type: feature, name: sdgcube.app.providers.features.CubeFeatureProvider,
-     data: <layer name>, id_field: id, data_dir: <absolute data dir>}
-
-Other settings (``SDGCUBE_DB_URL``…) come from the environment, as for every sdgcube process.
+     data: <layer name>, id_field: id, store: <VectorStore>}
 """
 
 from __future__ import annotations
@@ -25,9 +23,8 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
-from sdgcube.datacube.vectors import VectorFeature, vector_store
+from sdgcube.datacube.vectors import VectorFeature, VectorStore
 from sdgcube.errors import IndexUnavailable, InvalidRequest, SdgcubeError, UnknownCollection
-from sdgcube.settings import Settings
 
 __all__ = ["CubeFeatureProvider"]
 
@@ -59,8 +56,7 @@ class CubeFeatureProvider(BaseProvider):  # type: ignore[misc]  # pygeoapi is un
 
     def __init__(self, provider_def: dict[str, Any]) -> None:
         super().__init__(provider_def)
-        data_dir = provider_def.get("data_dir")
-        self._settings = Settings(data_dir=data_dir) if data_dir else Settings()
+        self._store: VectorStore = provider_def["store"]
 
     @property
     def fields(self) -> dict[str, dict[str, str]]:
@@ -71,7 +67,7 @@ class CubeFeatureProvider(BaseProvider):  # type: ignore[misc]  # pygeoapi is un
         if not self._fields:
             with _provider_errors():
                 try:
-                    layer = vector_store(self._settings).get_layer(self.data)
+                    layer = self._store.get_layer(self.data)
                 except UnknownCollection:
                     # A configured collection whose layer is not loaded yet must not break the
                     # OpenAPI document or the landing page; its queries still fail loudly.
@@ -109,7 +105,7 @@ class CubeFeatureProvider(BaseProvider):  # type: ignore[misc]  # pygeoapi is un
             )
         order = [("-" if s.get("order") == "-" else "") + s["property"] for s in sortby or ()]
         with _provider_errors():
-            found, matched = vector_store(self._settings).query_features(
+            found, matched = self._store.query_features(
                 self.data, bbox=_bbox_2d(bbox), limit=0 if resulttype == "hits" else limit, offset=offset,
                 properties=dict(properties or ()), sortby=order,
             )  # fmt: skip
@@ -124,7 +120,7 @@ class CubeFeatureProvider(BaseProvider):  # type: ignore[misc]  # pygeoapi is un
     @crs_transform  # type: ignore[misc]
     def get(self, identifier: str, **kwargs: Any) -> dict[str, Any]:
         with _provider_errors():
-            feature = vector_store(self._settings).get_feature(self.data, str(identifier))
+            feature = self._store.get_feature(self.data, str(identifier))
         if feature is None:
             raise ProviderItemNotFoundError(
                 user_msg=f"no feature {identifier!r} in collection {self.data!r}"

@@ -237,10 +237,11 @@ def generate_demo(
     _write_json(demo_dir / "admin_units.geojson", admin_units_geojson(ls))
     _write_json(demo_dir / "manifest.json", {"size": size, "seed": seed, "datasets": manifest})
     # The districts become the ``admin_units`` collection, in the same database as the index.
-    vector_store_at(dc.index.environment.db_url).load_file(
-        demo_dir / "admin_units.geojson",
-        name="admin_units",
-        id_field="unit_id",
-        title="Demo districts",
-    )
+    with vector_store_at(dc.index.environment.db_url) as store:
+        store.load_file(
+            demo_dir / "admin_units.geojson",
+            name="admin_units",
+            id_field="unit_id",
+            title="Demo districts",
+        )
     return truth

@@ -1,0 +1,118 @@
+"""Keeping what one server process publishes in step with the index, one collection at a time.
+
+Each product is summarised when its datasets change, and only its collection is replaced in
+pygeoapi; vector layers likewise. The MapProxy configuration, which is one document, is rebuilt
+when a product's maps change. A request naming a collection this process has not published yet
+(a job result registered a moment ago, perhaps by a Dask worker or another web worker) publishes
+it before it is answered, so a result is served the moment its job reports success.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sdgcube.app.hosts import MapProxyHost
+from sdgcube.app.ogc_config import archive_resource, layer_resource, product_resource
+from sdgcube.app.pygeoapi_host import PygeoapiHost
+from sdgcube.datacube.catalog import ProductSummary, summarise_product
+from sdgcube.processes.services import Services
+from sdgcube.tiles.mapproxy_config import mapproxy_config
+
+__all__ = ["IndexState", "Publisher"]
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What decides the published collections: dataset counts per product, layers' update times."""
+
+    datasets: Mapping[str, int]
+    layers: Mapping[str, datetime]
+
+    @classmethod
+    def read(cls, services: Services) -> IndexState:
+        """Two cheap queries."""
+        counts = dict(services.cube.dc.index.datasets.count_by_product())
+        datasets = {product.name: count for product, count in counts.items() if count > 0}
+        layers = {layer.name: layer.updated for layer in services.vectors.list_layers()}
+        return cls(datasets, layers)
+
+
+class Publisher:
+    """The collections and map layers of one server process."""
+
+    def __init__(
+        self,
+        services: Services,
+        pygeoapi: PygeoapiHost,
+        mapproxy: MapProxyHost,
+        *,
+        internal_url: str,
+    ) -> None:
+        self.services = services
+        self.pygeoapi = pygeoapi
+        self.mapproxy = mapproxy
+        self.internal_url = internal_url
+        self.summaries: dict[str, ProductSummary] = {}
+        self._state = IndexState({}, {})
+        self._lock = threading.Lock()
+
+    def refresh(self) -> bool:
+        """Publish what changed in the index since the last refresh; True if anything did."""
+        with self._lock:
+            state = IndexState.read(self.services)
+            if state == self._state:
+                return False
+            self._apply(state)
+            self._state = state
+            return True
+
+    def ensure(self, name: str) -> bool:
+        """True if ``name`` is published, after publishing it if the index has it by now."""
+        if name in self.pygeoapi.resources:
+            return True
+        self.refresh()
+        return name in self.pygeoapi.resources
+
+    def coverage_provider(self, name: str) -> dict[str, Any] | None:
+        """The coverage provider definition of a published (or just registered) product."""
+        if not self.ensure(name):
+            return None
+        providers = self.pygeoapi.resources[name].get("providers", [])
+        return next((p for p in providers if p["type"] == "coverage"), None)
+
+    def _apply(self, state: IndexState) -> None:
+        old = self._state
+        changed = [n for n, count in state.datasets.items() if old.datasets.get(n) != count]
+        gone = [n for n in old.datasets if n not in state.datasets]
+        for name in gone:
+            self.summaries.pop(name, None)
+        for name in changed:
+            self.summaries[name] = summarise_product(self.services.cube, name)
+        updated = {name: product_resource(self.services, self.summaries[name]) for name in changed}
+        layers = {
+            layer.name: layer
+            for layer in self.services.vectors.list_layers()
+            if old.layers.get(layer.name) != layer.updated and layer.name not in self.summaries
+        }
+        updated.update(
+            {name: layer_resource(self.services, layer) for name, layer in layers.items()}
+        )
+        removed = gone + [
+            n for n in old.layers if n not in state.layers and n not in state.datasets
+        ]
+        if changed or gone:
+            products = sorted(self.summaries.values(), key=lambda s: s.name)
+            if self.services.settings.archive_dir.exists():
+                updated["archive"] = archive_resource(self.services.settings, products)
+            self.mapproxy.load(
+                mapproxy_config(self.services.settings, products, internal_url=self.internal_url)
+            )
+        self.pygeoapi.replace(updated, removed)
+        _LOG.info("published %d collections (%d removed)", len(updated), len(removed))
