@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo serve test test-fast clean
+.PHONY: install demo serve check test test-fast clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "python3.12 not found" >&2; exit 2; }
@@ -23,6 +23,12 @@ demo: install
 serve: demo
 	$(BIN)/sdgcube serve
 
+# Lint, format and types; the rules live in pyproject.toml.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -30,4 +36,4 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,9 @@ def data_dir(tmp_path_factory):
 def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SDGCUBE_")}
     env["SDGCUBE_DATA_DIR"] = str(data_dir)
-    return subprocess.run([SDGCUBE, *args], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [SDGCUBE, *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_demo_data_then_products_and_datasets(data_dir):

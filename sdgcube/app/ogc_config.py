@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 from datetime import UTC, datetime
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import yaml
@@ -25,7 +25,8 @@ __all__ = [
     "process_resources", "product_resource", "pygeoapi_config",
 ]  # fmt: skip
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "ogc_config"
+# Installed with the package (sdgcube/ogc_config links to the top-level ogc_config/ folder).
+TEMPLATE_DIR = resources.files("sdgcube") / "ogc_config"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 COVERAGE_PROVIDER = "sdgcube.app.providers.coverage.CubeCoverageProvider"
 EDR_PROVIDER = "sdgcube.app.providers.edr.CubeEDRProvider"

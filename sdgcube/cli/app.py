@@ -12,7 +12,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sdgcube.cli.boundaries import boundaries
 from sdgcube.cli.errors import fail, user_errors
+from sdgcube.cli.run import run
+from sdgcube.cli.serve import serve
 from sdgcube.settings import Settings, masked_config
 
 __all__ = ["app", "main"]
@@ -222,10 +225,6 @@ def datasets(
         for ds in cube.datasets(product, time=time):
             print(f"{ds.id}\t{ds.center_time.isoformat()}\t{ds.uri}")
 
-
-from sdgcube.cli.boundaries import boundaries
-from sdgcube.cli.run import run
-from sdgcube.cli.serve import serve
 
 app.command("boundaries")(boundaries)
 app.command("serve")(serve)

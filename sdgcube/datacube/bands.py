@@ -13,10 +13,14 @@ from functools import cached_property
 from typing import Any
 
 import xarray as xr
+from datacube.model import Measurement
 
 from sdgcube.errors import InvalidRequest
 
 __all__ = ["Band", "ProductBands"]
+
+# A product's measurement: ODC's Measurement reads like a mapping but is not typed as one.
+MeasurementDoc = Mapping[str, Any] | Measurement
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Band:
     """A pixel-quality band whose flags sit on single bits (fill, cloud, cloud shadow …)."""
 
     @classmethod
-    def of(cls, name: str, doc: Mapping[str, Any]) -> Band:
+    def of(cls, name: str, doc: MeasurementDoc) -> Band:
         flags = doc.get("flags_definition") or {}
         return cls(
             name=name,
@@ -79,7 +83,7 @@ class ProductBands:
     bands: tuple[Band, ...]
 
     @classmethod
-    def of(cls, product: str, measurements: Mapping[str, Mapping[str, Any]]) -> ProductBands:
+    def of(cls, product: str, measurements: Mapping[str, MeasurementDoc]) -> ProductBands:
         return cls(product, tuple(Band.of(name, doc) for name, doc in measurements.items()))
 
     def __iter__(self) -> Iterator[Band]:

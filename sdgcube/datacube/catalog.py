@@ -47,18 +47,19 @@ def summarise_product(cube: Cube, name: str) -> ProductSummary:
     if not datasets:
         return ProductSummary(name, product.description or name, bands, 0, None, (), None, None)
     grid = NativeGrid.of(datasets)
-    footprint = unary_union([box(*ds.extent.to_crs("EPSG:4326").boundingbox) for ds in datasets])
-    native = unary_union([box(*ds.extent.to_crs(grid.crs).boundingbox) for ds in datasets])
-    times = tuple(sorted({ds.center_time for ds in datasets}))
+    extents = [ds.extent for ds in datasets if ds.extent is not None]
+    footprint = unary_union([box(*e.to_crs("EPSG:4326").boundingbox) for e in extents])
+    native = unary_union([box(*e.to_crs(grid.crs).boundingbox) for e in extents])
+    times = tuple(sorted({ds.center_time for ds in datasets if ds.center_time is not None}))
     return ProductSummary(
         name=name,
         description=product.description or name,
         bands=bands,
         dataset_count=len(datasets),
-        bbox=tuple(round(v, 7) for v in footprint.bounds),  # type: ignore[arg-type]
+        bbox=tuple(round(v, 7) for v in footprint.bounds),
         times=times,
         grid=grid,
-        native_bbox=tuple(native.bounds),  # type: ignore[arg-type]
+        native_bbox=tuple(native.bounds),
         content_key=hashlib.sha256(
             ",".join(sorted(str(ds.id) for ds in datasets)).encode()
         ).hexdigest()[:16],

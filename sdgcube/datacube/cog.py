@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from affine import Affine
@@ -30,7 +31,7 @@ def _profile(dtype: np.dtype) -> dict[str, object]:
     return profile
 
 
-def _overview_resampling(dtype: np.dtype, categorical: bool) -> str:
+def _overview_resampling(dtype: np.dtype, categorical: bool) -> Literal["nearest", "average"]:
     return "nearest" if categorical or not np.issubdtype(dtype, np.number) else "average"
 
 
@@ -41,7 +42,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         yield tmp
-        os.replace(tmp, target)
+        tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
 

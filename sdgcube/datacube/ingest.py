@@ -212,7 +212,7 @@ def plan_ingest(
     if existing is None:
         try:
             dc.index.products.from_doc(doc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - ODC raises many kinds for an unusable document
             raise IngestError(f"{infos[0].path} cannot define product {product!r}: {exc}") from None
     for info in infos:
         check_against_product(info, doc)

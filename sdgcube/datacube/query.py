@@ -68,14 +68,16 @@ def norm_time(time: TimeLike | None) -> TimeRange | None:
         return None
     if isinstance(time, str) and "/" in time:
         time = time.split("/")
+    start: str | date | datetime | None
+    end: str | date | datetime | None
     if isinstance(time, (str, date, datetime)):
         start, end = time, time
     elif len(time) == 2:
         start, end = time
     else:
         raise InvalidRequest(f"time {time!r} must be an instant or a (start, end) pair")
-    lo = pd.Timestamp.min if start in (None, "", "..") else _timestamp(start, end=False)
-    hi = pd.Timestamp.max if end in (None, "", "..") else _timestamp(end, end=True)
+    lo = pd.Timestamp.min if start is None or start in ("", "..") else _timestamp(start, end=False)
+    hi = pd.Timestamp.max if end is None or end in ("", "..") else _timestamp(end, end=True)
     if lo > hi:
         raise InvalidRequest(f"time range {time!r} ends before it starts")
     return lo.isoformat(), hi.isoformat()
@@ -86,7 +88,7 @@ def norm_crs_or_none(crs: Any) -> CRS | None:
         return None
     try:
         return norm_crs(crs)
-    except Exception:
+    except Exception:  # noqa: BLE001 - pyproj and odc-geo refuse a CRS with several types
         raise InvalidRequest(f"CRS {crs!r} is not a known coordinate reference system") from None
 
 
@@ -110,7 +112,7 @@ def norm_geometry(geometry: Any, crs: Any = "EPSG:4326") -> Geometry:
         geometry = geometry.get("geometry")
     try:
         result = Geometry(geometry, crs=norm_crs_or_none(crs))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - shapely and odc-geo refuse bad GeoJSON with several types
         raise InvalidRequest(f"geometry is not valid GeoJSON: {exc}") from None
     if result.is_empty or not result.geom.is_valid:
         raise InvalidRequest("geometry is empty or invalid")

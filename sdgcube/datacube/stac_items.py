@@ -15,7 +15,7 @@ from odc.geo.geobox import GeoBox
 from pystac.extensions.eo import Band, EOExtension
 from pystac.extensions.file import FileExtension
 from pystac.extensions.projection import ProjectionExtension
-from pystac.extensions.raster import RasterBand, RasterExtension
+from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
 from shapely.geometry import mapping
 
 from sdgcube.datacube.cog import sha256_multihash
@@ -55,11 +55,15 @@ class RasterAsset:
         return GeoBox(self.shape, self.transform, self.crs)
 
 
-def _nodata_value(nodata: float | None) -> float | str | None:
+# STAC names numpy's complex types by their parts; every other numpy name is STAC's too.
+_STAC_DATA_TYPES = {"complex64": DataType.CFLOAT32, "complex128": DataType.CFLOAT64}
+
+
+def _nodata_value(nodata: float | None) -> float | NoDataStrings | None:
     if nodata is None:
         return None
     if nodata != nodata:  # NaN
-        return "nan"
+        return NoDataStrings.NAN
     return nodata
 
 
@@ -78,7 +82,7 @@ def _add_asset(item: pystac.Item, asset: RasterAsset, item_dir: Path) -> None:
     RasterExtension.ext(stac_asset).bands = [
         RasterBand.create(
             nodata=_nodata_value(b.nodata),
-            data_type=b.dtype,
+            data_type=DataType(_STAC_DATA_TYPES.get(b.dtype, b.dtype)),
             unit=b.unit,
             scale=b.scale,
             offset=b.offset,

@@ -33,6 +33,8 @@ __all__ = [
     "nbr",
     "population_by_unit",
     "water_from_index",
+    "yearly_last",
+    "yearly_median",
     "yearly_water_classes",
 ]
 
@@ -96,6 +98,30 @@ def yearly_water_classes(observations: xr.DataArray, years: Sequence[int]) -> xr
     return xr.concat(per_year, dim=xr.DataArray(list(years), dims="year", name="year")).rename(
         "water_class"
     )
+
+
+def _per_year(data: xr.DataArray, reduce: Callable[[xr.DataArray], xr.DataArray]) -> xr.DataArray:
+    """(year, y, x): each year's time slices reduced to one, for the years that have any."""
+    years_of = data.time.dt.year.values
+    years = [int(y) for y in np.unique(years_of)]
+    per_year = [reduce(data.isel(time=np.flatnonzero(years_of == y))) for y in years]
+    return xr.concat(per_year, dim=xr.DataArray(years, dims="year", name="year"))
+
+
+def yearly_last(data: xr.DataArray) -> xr.DataArray:
+    """(year, y, x): each year's last time slice (a class map is never averaged)."""
+    return _per_year(data, lambda slices: slices.isel(time=-1, drop=True))
+
+
+def yearly_median(data: xr.DataArray) -> xr.DataArray:
+    """(year, y, x): each year's NaN-skipping median over its time slices."""
+
+    def median(slices: xr.DataArray) -> xr.DataArray:
+        if slices.sizes["time"] == 1:
+            return slices.isel(time=0, drop=True)
+        return slices.chunk(time=-1).median("time", skipna=True)
+
+    return _per_year(data, median)
 
 
 def forest_from_land_cover(
@@ -175,7 +201,7 @@ def _zonal(arrays: Sequence[da.Array], geobox: GeoBox, units: UnitRaster, n_unit
         (y0, y1), (x0, x1) = block_info[0]["array-location"][-2:]
         part = geobox[y0:y1, x0:x1]
         result = table(*blocks, units(part), pixel_area_km2(part))
-        return result.reshape(result.shape[:lead] + (1, 1, n_units, n_columns))
+        return result.reshape((*result.shape[:lead], 1, 1, n_units, n_columns))
 
     blocks_y, blocks_x = first.numblocks[-2:]
     chunks = (*first.chunks[:lead], (1,) * blocks_y, (1,) * blocks_x, (n_units,), (n_columns,))
@@ -214,12 +240,12 @@ def class_area(
             class_area_by_unit(b, unit_codes, area, n_units=n_units, class_values=values)
             for b in flat
         ]
-        return np.stack(parts).reshape(block.shape[:-2] + (n_units, len(values)))
+        return np.stack(parts).reshape((*block.shape[:-2], n_units, len(values)))
 
     lead_dims = classes.dims[:-2]
     data = _as_dask(classes)
     if lead_dims:
-        data = data.rechunk({i: -1 for i in range(len(lead_dims))})
+        data = data.rechunk(dict.fromkeys(range(len(lead_dims)), -1))
     summed = _zonal([data], geobox, units, n_units, len(values), table)
     coords = {d: classes.coords[d].values for d in lead_dims if d in classes.coords}
     return xr.DataArray(summed, dims=(*lead_dims, "unit", "class"),

@@ -8,14 +8,19 @@ everything that reaches this process is 2-D.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from odc.geo.geom import Geometry
+from odc.geo.xr import rasterize
+from shapely.geometry import mapping
 
 from sdgcube.datacube import xr_productivity as xp
+from sdgcube.datacube.areas import pixel_area_km2
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.xr_productivity import YEAR
 from sdgcube.indicators.degradation import CLASS_NODATA, one_out_all_out, reporting_status
@@ -30,61 +35,52 @@ from sdgcube.indicators.productivity import (
 from sdgcube.indicators.soc import soc_degradation
 from sdgcube.indicators.zonal import class_area_by_unit
 from sdgcube.processes._sdg_15_3_1_inputs import Periods, Sdg1531Inputs
+from sdgcube.processes._sdg_15_3_1_plan import Sdg1531Plan, latest_year
+from sdgcube.processes.reads import Read
+from sdgcube.processes.regions import Region, unit_index_raster
+from sdgcube.processes.reporting import SummaryTable
 
 __all__ = [
-    "CHUNKS", "Assessment", "Slices", "assess", "dataset_years", "lazy_assessment", "load_ndvi", "nearest_year", "status",
-    "summary_rows",
+    "Assessment", "Slices", "assess", "lazy_assessment", "load_ndvi", "reference_grid", "region_mask", "status",
+    "summary_rows", "summary_table",
 ]  # fmt: skip
 
-CHUNKS = {"time": 1, "y": 512, "x": 512}
 _WATER, _NO_DATA = 2, 3
 """Codes of the summary raster besides −1/0/1."""
 
 
-def dataset_years(cube: Cube, product: str) -> set[int]:
-    """The years in which ``product`` has datasets."""
-    return {ds.center_time.year for ds in cube.datasets(product) if ds.center_time is not None}
+def _first_band(read: Read, data: xr.Dataset) -> xr.DataArray:
+    return data[next(iter(read.bands.values()))]
 
 
-def nearest_year(cube: Cube, product: str, year: int) -> int | None:
-    """The latest year ≤ ``year`` in which ``product`` has a dataset (None if there is none)."""
-    years = [y for y in dataset_years(cube, product) if y <= year]
-    return max(years) if years else None
-
-
-def _first_band(cube: Cube, product: str) -> str:
-    return next(iter(cube.product(product).measurements))
-
-
-def load_slice(cube: Cube, product: str, year: int, geobox: GeoBox) -> xr.DataArray:
-    """The product's first band in ``year`` (its last time slice there) on ``geobox``, nodata as NaN."""
-    band = _first_band(cube, product)
-    data = cube.load(
-        product, time=str(year), geobox=geobox, measurements=[band], chunks=CHUNKS, mask_nodata=True
-    )
-    return data[band].isel(time=-1, drop=True).astype(np.float32)
-
-
-def load_ndvi(
-    cube: Cube, inputs: Sdg1531Inputs, years: tuple[int, int], area: dict[str, Any]
-) -> xr.DataArray:
-    """Annual NDVI (year, y, x) float32 from the red and NIR bands in physical units; NaN = nodata."""
-    product = cube.product(inputs.ndvi_product)
-    data = cube.load(inputs.ndvi_product, time=(str(years[0]), str(years[1])), measurements=[inputs.red_band, inputs.nir_band],
-                     chunks=CHUNKS, mask_nodata=True, mask_clouds=inputs.mask_clouds, **area)  # fmt: skip
-    aliases = {
-        alias: name for name, m in product.measurements.items() for alias in m.get("aliases", [])
-    }
-
-    def physical(band: str) -> xr.DataArray:
-        m = product.measurements[aliases.get(band, band)]
-        return data[band].astype(np.float32) * float(m.get("scale_factor", 1.0)) + float(
-            m.get("add_offset", 0.0)
-        )
-
-    red, nir = physical(inputs.red_band), physical(inputs.nir_band)
-    ndvi = (nir - red) / (nir + red)
+def load_ndvi(cube: Cube, read: Read, area: Mapping[str, Any]) -> xr.DataArray:
+    """Annual NDVI (year, y, x) float32 from an NDVI band or from red and NIR, in physical units;
+    NaN = nodata (and values outside −1…1)."""
+    bands = read.physical(read.load(cube, area=area))
+    if "ndvi_band" in bands:
+        ndvi = bands["ndvi_band"]
+    else:
+        ndvi = (bands["nir_band"] - bands["red_band"]) / (bands["nir_band"] + bands["red_band"])
     return xp.annual_mean(ndvi.where((ndvi >= -1) & (ndvi <= 1)).rename("ndvi"))
+
+
+def reference_grid(cube: Cube, plan: Sdg1531Plan) -> tuple[xr.DataArray | None, GeoBox]:
+    """Annual NDVI over every year any assessment needs (None with an LPD product) and the grid of
+    the results: the NDVI product's, or the LPD product's."""
+    area = plan.region.load_area()
+    if "lpd" in plan.reads:
+        read = plan.reads["lpd"]
+        return None, read.load(cube, years=read.years[:1], area=area).odc.geobox
+    ndvi = load_ndvi(cube, plan.reads["ndvi"], area)
+    return ndvi, ndvi.odc.geobox
+
+
+def region_mask(region: Region, geobox: GeoBox) -> np.ndarray:
+    """True on the pixels whose centre lies in the region (the grid covers its bounding box)."""
+    assert geobox.crs is not None  # the grid of a loaded product
+    return np.asarray(
+        rasterize(Geometry(mapping(region.geometry), "EPSG:4326").to_crs(geobox.crs), geobox).values
+    )
 
 
 def _mean(values: xr.DataArray) -> xr.DataArray:
@@ -94,28 +90,26 @@ def _mean(values: xr.DataArray) -> xr.DataArray:
 
 @dataclass
 class Slices:
-    """One year of a product on the output grid, loaded lazily once per (product, year)."""
+    """One year of a read on the output grid (its first band, its last time slice that year, NaN =
+    nodata), loaded lazily once per (read, year)."""
 
     cube: Cube
+    reads: Mapping[str, Read]
     geobox: GeoBox
     _loaded: dict[tuple[str, int], xr.DataArray] = field(default_factory=dict)
 
-    def year(self, product: str, year: int) -> xr.DataArray:
-        if (product, year) not in self._loaded:
-            self._loaded[product, year] = load_slice(self.cube, product, year, self.geobox)
-        return self._loaded[product, year]
+    def year(self, name: str, year: int) -> xr.DataArray:
+        if (name, year) not in self._loaded:
+            read = self.reads[name]
+            data = read.load(self.cube, years=[year], geobox=self.geobox)
+            self._loaded[name, year] = (
+                _first_band(read, data).isel(time=-1, drop=True).astype(np.float32)
+            )
+        return self._loaded[name, year]
 
-    @property
-    def loaded(self) -> list[tuple[str, int]]:
-        """(product, year) of every slice loaded so far."""
-        return list(self._loaded)
-
-    def latest(self, product: str, year: int) -> xr.DataArray:
-        """The latest year up to ``year`` (the product's first year if it starts later)."""
-        return self.year(
-            product,
-            nearest_year(self.cube, product, year) or min(dataset_years(self.cube, product)),
-        )
+    def latest(self, name: str, year: int) -> xr.DataArray:
+        """The latest year up to ``year`` (the read's first year if it starts later)."""
+        return self.year(name, latest_year(self.reads[name].years, year))
 
 
 def lazy_assessment(
@@ -135,27 +129,29 @@ def lazy_assessment(
                                                 params=inputs.state_params())  # fmt: skip
         layers["performance_mean"] = _mean(years(periods.performance))
         # Land units from the land cover at the start of the performance period, as Trends.Earth does.
-        layers["unit_land_cover"] = slices.latest(inputs.land_cover_product, periods.performance[0])
-        if inputs.ecological_units_product:
-            layers["unit_ecological"] = slices.latest(
-                inputs.ecological_units_product, periods.performance[0]
-            )
+        layers["unit_land_cover"] = slices.latest("land_cover", periods.performance[0])
+        if "ecological_units" in slices.reads:
+            layers["unit_ecological"] = slices.latest("ecological_units", periods.performance[0])
     else:
-        assert inputs.lpd_product is not None
-        layers["lpd"] = slices.latest(inputs.lpd_product, periods.trajectory[1])
-    lc_baseline = slices.year(inputs.land_cover_product, periods.land_cover[0])
-    lc_target = slices.year(inputs.land_cover_product, periods.land_cover[1])
+        layers["lpd"] = slices.latest("lpd", periods.trajectory[1])
+    lc_baseline = slices.year("land_cover", periods.land_cover[0])
+    lc_target = slices.year("land_cover", periods.land_cover[1])
     layers["land_cover"] = xp.land_cover_degradation(lc_baseline, lc_target, matrix=inputs.matrix())
-    layers["water"] = (lc_baseline == WATER_BODY) | (lc_target == WATER_BODY)
-    initial_water = slices.latest(inputs.land_cover_product, periods.soc[0]) == WATER_BODY
-    layers["soc_change"] = xp.soc_percent_change(slices.year(inputs.soc_product, periods.soc[0]),
-                                                 slices.year(inputs.soc_product, periods.soc[1]), initial_water)  # fmt: skip
+    # Water is the baseline land cover's water only (Trends.Earth's land_deg.py): land that turns
+    # into water keeps its class in the tables. As uint8, so that it is not the same Dask key as the
+    # SOC water mask below (an output that is also another output's input is dropped from the graph,
+    # pydata/xarray#11329).
+    layers["water"] = (lc_baseline == WATER_BODY).astype(np.uint8)
+    initial_water = slices.latest("land_cover", periods.soc[0]) == WATER_BODY
+    layers["soc_change"] = xp.soc_percent_change(slices.year("soc", periods.soc[0]),
+                                                 slices.year("soc", periods.soc[1]), initial_water)  # fmt: skip
     return xr.Dataset({f"{periods.label}_{name}": layer for name, layer in layers.items()})
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """The 2-D rasters of one assessment (int8 classes, CLASS_NODATA = nodata) and its water mask."""
+    """The 2-D rasters of one assessment (int8 classes, CLASS_NODATA = nodata) and its water mask
+    (water in the assessment's baseline land cover)."""
 
     periods: Periods
     layers: dict[str, np.ndarray]
@@ -219,6 +215,7 @@ def _columns(areas: np.ndarray, prefix: str) -> dict[str, Any]:
         f"{prefix}water_km2": round(water, 6), f"{prefix}land_km2": round(land, 6),
         f"{prefix}degraded_pct": _pct(degraded, land),
         f"{prefix}degraded_pct_excluding_no_data": _pct(degraded, degraded + stable + improved),
+        f"{prefix}degraded_pct_of_area": _pct(degraded, land + water),
     }  # fmt: skip
 
 
@@ -231,7 +228,13 @@ def summary_rows(
     status_water: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], ...]:
     """One row per unit: km² degraded/stable/improved/no data/water and the proportion degraded, for the
-    baseline and, if given, the reporting period's status and the change in percentage points."""
+    baseline and, if given, the reporting period's status (``status_water``: the reporting period's
+    baseline water) and the change in percentage points.
+
+    The three proportions differ in their denominator: ``degraded_pct`` divides by ``land_km2``
+    (degraded + stable + improved + no data: the unit without its baseline water), the SDG 15.3.1
+    value; ``degraded_pct_excluding_no_data`` by degraded + stable + improved;
+    ``degraded_pct_of_area`` by ``area_km2`` (land and water), as Trends.Earth's summary table does."""
     n = len(unit_names)
     base = _areas(baseline.layers["sdg"], baseline.water, units, area_km2, n)
     rows = []
@@ -252,3 +255,18 @@ def summary_rows(
                 None if None in (before, after) else round(after - before, 4)
             )
     return tuple(rows)
+
+
+def summary_table(region: Region, geobox: GeoBox, results: list[Assessment]) -> SummaryTable:
+    """The per-unit table: the baseline, and the reporting period's status if there is one."""
+    units = unit_index_raster(region, geobox)
+    area = pixel_area_km2(geobox)
+    names = [(u.id, u.name) for u in region.units]
+    if len(results) == 2:
+        rows = summary_rows(names, units, area, results[0], status(*results), results[1].water)
+        field, period = "reporting_degraded_pct", results[1].periods.time_period
+    else:
+        rows = summary_rows(names, units, area, results[0])
+        field, period = "degraded_pct", results[0].periods.time_period
+    return SummaryTable(indicator="15.3.1", series="AG_LND_DGRD", unit_measure="PT", value_field=field,
+                        time_period=period, rows=rows)  # fmt: skip

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sdgcube.errors import InvalidRequest
 from sdgcube.indicators.land_cover import UNCCD_TRANSITION_MATRIX, norm_transition_matrix
 from sdgcube.indicators.productivity import PerformanceParams, StateParams
 from sdgcube.indicators.soc import SocParams
 from sdgcube.indicators.trend import CONFIDENCE_LEVELS, TrajectoryParams
-from sdgcube.processes.base import ProcessInputs
-from sdgcube.processes.regions import RegionInputs
+from sdgcube.processes.indicator import IndicatorInputs
+from sdgcube.processes.periods import Period, YearPeriod, period_input
+from sdgcube.processes.reads import mask_clouds_input
 
 __all__ = ["Periods", "ReportingPeriod", "Sdg1531Inputs"]
 
@@ -29,13 +30,6 @@ MIN_TRAJECTORY_YEARS = 4
 """The smallest n of the exact Mann–Kendall table."""
 
 
-def _ordered(period: list[int]) -> list[int]:
-    if period[0] > period[1]:
-        raise ValueError(f"period {period} must be [first year, last year] with first ≤ last")
-    return period
-
-
-YearPeriod = Annotated[list[int], Field(min_length=2, max_length=2), AfterValidator(_ordered)]
 Year = Annotated[int, Field(ge=1900, le=2100)]
 TransitionRow = Annotated[list[Literal[-1, 0, 1]], Field(min_length=7, max_length=7)]
 
@@ -95,19 +89,19 @@ class ReportingPeriod(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     years: YearPeriod = Field(
-        description="First and last year of the reporting period, e.g. [2016, 2019]"
+        description="First and last year of the reporting period, e.g. 2016/2019 or [2016, 2019]"
     )
-    trajectory_period: YearPeriod | None = Field(
-        None, description="Trajectory years; default: see above"
+    trajectory_period: YearPeriod | None = period_input(
+        None, "Trajectory years; default: see above"
     )
-    state_baseline_period: YearPeriod | None = Field(
-        None, description="State: the years compared against"
+    state_baseline_period: YearPeriod | None = period_input(
+        None, "State: the years compared against"
     )
-    state_recent_period: YearPeriod | None = Field(
-        None, description="State: the recent years; default: years"
+    state_recent_period: YearPeriod | None = period_input(
+        None, "State: the recent years; default: years"
     )
-    performance_period: YearPeriod | None = Field(
-        None, description="Performance years; default: trajectory"
+    performance_period: YearPeriod | None = period_input(
+        None, "Performance years; default: trajectory"
     )
     land_cover_baseline_year: Year | None = Field(
         None, description="Default: the baseline's land_cover_target_year"
@@ -139,20 +133,23 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return resolve(schema)
 
 
-class Sdg1531Inputs(ProcessInputs, RegionInputs):
+class Sdg1531Inputs(IndicatorInputs):
     """Inputs of ``sdg-15-3-1``; every threshold, period and table is a parameter."""
 
     # Data
     ndvi_product: str = Field(
-        "sr_annual", description="Product with red and near-infrared bands for annual NDVI"
+        "sr_annual",
+        description="Product with red and near-infrared bands, or a vegetation-index band, for annual NDVI",
     )
     red_band: str = Field("red", description="Red band of ndvi_product (scale factor applied)")
     nir_band: str = Field(
         "nir08", description="Near-infrared band of ndvi_product (scale factor applied)"
     )
-    mask_clouds: bool = Field(
-        True, description="Mask pixels ndvi_product's quality band flags as cloud or shadow"
-    )
+    ndvi_band: str | None = Field(
+        None, description="A band of ndvi_product that already holds NDVI (e.g. MODIS or AVHRR NDVI; scale "
+        "factor applied), used instead of red_band and nir_band",
+    )  # fmt: skip
+    mask_clouds: bool | None = mask_clouds_input("ndvi_product: ")
     lpd_product: str | None = Field(
         None, description="A pre-computed land-productivity-dynamics product (classes 1-5) used instead of "
         "computing trajectory, state and performance; its latest time slice up to the end of trajectory_period",
@@ -168,17 +165,15 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
         "productivity performance; land cover alone if unset",
     )  # fmt: skip
     # Periods (the baseline)
-    trajectory_period: YearPeriod = Field(
-        [2000, 2015], description="Years of the productivity trajectory"
+    trajectory_period: YearPeriod = period_input(
+        "2000/2015", "Years of the productivity trajectory"
     )
-    state_baseline_period: YearPeriod = Field(
-        [2000, 2012], description="Productivity state: baseline years"
+    state_baseline_period: YearPeriod = period_input(
+        "2000/2012", "Productivity state: baseline years"
     )
-    state_recent_period: YearPeriod = Field(
-        [2013, 2015], description="Productivity state: recent years"
-    )
-    performance_period: YearPeriod = Field(
-        [2000, 2015], description="Years of the productivity performance mean"
+    state_recent_period: YearPeriod = period_input("2013/2015", "Productivity state: recent years")
+    performance_period: YearPeriod = period_input(
+        "2000/2015", "Years of the productivity performance mean"
     )
     land_cover_baseline_year: Year = Field(2000, description="Land cover: baseline year")
     land_cover_target_year: Year = Field(2015, description="Land cover: target year")
@@ -243,8 +238,7 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
 
     @model_validator(mode="after")
     def _trajectory_long_enough(self) -> Sdg1531Inputs:
-        first, last = self.trajectory_period
-        if last - first + 1 < MIN_TRAJECTORY_YEARS:
+        if len(self.trajectory_period.years) < MIN_TRAJECTORY_YEARS:
             raise ValueError(
                 f"trajectory_period {self.trajectory_period} spans fewer than {MIN_TRAJECTORY_YEARS} years"
             )
@@ -273,12 +267,12 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
         rp = self.reporting_period
         if rp is None:
             return None
-        first, last = rp.years
-        window = last - (self.trajectory_period[1] - self.trajectory_period[0])
-        trajectory = _pair(rp.trajectory_period or [window, last])
+        first, last = rp.years.first, rp.years.last
+        window = last - (self.trajectory_period.last - self.trajectory_period.first)
+        trajectory = _pair(rp.trajectory_period or (window, last))
         periods = Periods(
-            "reporting", trajectory, _pair(rp.state_baseline_period or [window, first - 1]),
-            _pair(rp.state_recent_period or [first, last]), _pair(rp.performance_period or list(trajectory)),
+            "reporting", trajectory, _pair(rp.state_baseline_period or (window, first - 1)),
+            _pair(rp.state_recent_period or rp.years), _pair(rp.performance_period or trajectory),
             (rp.land_cover_baseline_year or self.land_cover_target_year, rp.land_cover_target_year or last),
             (rp.soc_baseline_year or self.soc_target_year, rp.soc_target_year or last), (first, last),
         )  # fmt: skip
@@ -310,5 +304,6 @@ class Sdg1531Inputs(ProcessInputs, RegionInputs):
         return norm_transition_matrix(self.transition_matrix)
 
 
-def _pair(period: list[int] | tuple[int, int]) -> tuple[int, int]:
-    return int(period[0]), int(period[1])
+def _pair(period: Period | tuple[int, int]) -> tuple[int, int]:
+    """(first, last); a pair that ends before it starts is left for ``reporting`` to refuse."""
+    return (period.first, period.last) if isinstance(period, Period) else period

@@ -32,14 +32,7 @@ class AreaInputs(BaseModel):
             raise ValueError("give either bbox or geometry, not both")
         if self.bbox is not None:
             minx, miny, maxx, maxy = self.bbox
-            if not (
-                minx < maxx
-                and miny < maxy
-                and -180 <= minx
-                and maxx <= 180
-                and -90 <= miny
-                and maxy <= 90
-            ):
+            if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
                 raise ValueError(
                     f"bbox {self.bbox} must be minx < maxx, miny < maxy within WGS 84 bounds"
                 )

@@ -13,6 +13,7 @@ Rasters registered: the severity classes (NaN no data) and dNBR.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,7 +56,7 @@ class BurntAreaInputs(ix.IndicatorInputs):
             raise ValueError(
                 f"pre {str(self.pre)!r} must end before post {str(self.post)!r} starts"
             )
-        if any(b <= a for a, b in zip(self.severity_bounds, self.severity_bounds[1:])):
+        if any(b <= a for a, b in pairwise(self.severity_bounds)):
             raise ValueError(f"severity_bounds {self.severity_bounds} must be strictly ascending")
         return self
 

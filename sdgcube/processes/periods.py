@@ -61,7 +61,7 @@ class Period:
 def _year(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         # pydantic reports only ValueError as the input's fault, so not TypeError here.
-        raise ValueError(f"a year must be a whole number, not {value!r}")  # noqa: TRY004
+        raise ValueError(f"a year must be a whole number, not {value!r}")
     if not _FIRST_YEAR <= value <= _LAST_YEAR:
         raise ValueError(f"year {value} is not a four-digit year")
     return value

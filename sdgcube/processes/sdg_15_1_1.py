@@ -3,124 +3,87 @@
 Forest comes from a land-cover product (UNCCD legend by default: class 1 tree-covered is forest,
 class 7 water body is not land) or from an NDVI threshold on a reflectance product
 (``sdgcube.indicators.forest``). Per unit and year: forest km², land km² (forest + other land, on
-the ellipsoid) and forest / land × 100 (SDMX series ``AG_LND_FRST``, percent). The summary table
-reports the last year and its change since the first; every year is in the result's ``yearly`` rows.
+the ellipsoid), forest / land × 100 (SDMX series ``AG_LND_FRST``, percent) and ``nodata_km2``: pixels
+without a class (the land-cover band's declared nodata, or no NDVI) are in neither. The summary
+table reports the last year and its change since the first; every year is in the result's
+``yearly`` rows. Reporting years may be sparse: the period is computed over the years that have
+data (listed as ``years``) and refused only when none has.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import xarray as xr
 from pydantic import Field
 
+from sdgcube.datacube import xr_indicators as xi
 from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.xr_indicators import class_area, forest_from_land_cover, forest_from_ndvi
 from sdgcube.indicators.forest import FOREST, NODATA, NOT_LAND, OTHER_LAND, forest_proportion
-from sdgcube.processes._sdg_inputs import (
-    IndicatorInputs,
-    RegionGrid,
-    YearPeriod,
-    check_area_has_data,
-    check_band,
-    check_product,
-    check_years,
-    clean,
-    compute_outputs,
-    input_datasets,
-    lineage,
-    mid_year,
-    period_years,
-    publish_rasters,
-    resolve,
-    result_outputs,
-    scaled,
-    unit_rows,
-)
-from sdgcube.processes.base import CubeProcessor, ProcessResult
-from sdgcube.processes.context import JobContext
-from sdgcube.processes.reporting import SummaryTable, publish_summary
+from sdgcube.processes import indicator as ix
+from sdgcube.processes.periods import YearPeriod, period_input
+from sdgcube.processes.reads import ReadSpec, mask_clouds_input
+from sdgcube.processes.reporting import SummaryTable
 
 __all__ = ["Sdg1511", "Sdg1511Inputs"]
 
 _CLASSES = (FOREST, OTHER_LAND, NOT_LAND, NODATA)
 
 
-class Sdg1511Inputs(IndicatorInputs):
+class Sdg1511Inputs(ix.IndicatorInputs):
     source: Literal["land_cover", "ndvi"] = Field(
-        "land_cover",
-        description="Forest from a land-cover product's classes, or from an NDVI threshold",
-    )
+        "land_cover", description="Forest from a land-cover product's classes, or from an NDVI threshold"
+    )  # fmt: skip
     land_cover_product: str = Field("land_cover", description="Annual land-cover product")
     land_cover_band: str | None = Field(
         None, description="Band of land_cover_product; its first band if unset"
     )
-    forest_classes: list[int] = Field(
-        [1], min_length=1, description="Land-cover codes that are forest"
-    )
+    forest_classes: list[int] = Field([1], min_length=1, description="Land-cover codes that are forest")  # fmt: skip
     non_land_classes: list[int] = Field(
-        [7], description="Land-cover codes that are not land (water bodies)"
+        [7], description="Land-cover codes that are not land (water)"
     )
-    land_cover_nodata: int | None = Field(0, description="Land-cover code meaning no data")
-    reflectance_product: str = Field(
-        "sr_annual", description="Reflectance product for source 'ndvi'"
-    )
+    land_cover_nodata: int | None = Field(
+        None, description="Land-cover code meaning no data; default: the band's declared nodata"
+    )  # fmt: skip
+    reflectance_product: str = Field("sr_annual", description="Reflectance product for source 'ndvi'")  # fmt: skip
     red_band: str = Field("red", description="Red band of reflectance_product")
     nir_band: str = Field("nir08", description="Near-infrared band of reflectance_product")
-    forest_ndvi: float = Field(
-        0.7, description="For source 'ndvi': forest where NDVI is at least this"
-    )
-    land_ndvi: float = Field(
-        0.0, description="For source 'ndvi': not land (water) where NDVI is below this"
-    )
-    mask_clouds: bool = Field(
-        True, description="For source 'ndvi': drop pixels flagged cloud or shadow"
-    )
-    years: YearPeriod = Field("2000/2024", description="Years to report, start/end")
-
-    def product(self) -> str:
-        return self.land_cover_product if self.source == "land_cover" else self.reflectance_product
+    forest_ndvi: float = Field(0.7, description="For source 'ndvi': forest where NDVI is at least this")  # fmt: skip
+    land_ndvi: float = Field(0.0, description="For source 'ndvi': not land (water) where NDVI is below this")  # fmt: skip
+    mask_clouds: bool | None = mask_clouds_input("For source 'ndvi': ")
+    years: YearPeriod = period_input(
+        "2000/2024", "Years to report, start/end; those without data are skipped"
+    )  # fmt: skip
 
 
-def _forest_classes(inputs: Sdg1511Inputs, cube: Cube, grid: RegionGrid) -> xr.DataArray:
-    """int8 (year, y, x) forest classes: of each year's last land-cover map, or of its median NDVI."""
-    years = period_years(inputs.years)
-    time, area = (str(years[0]), str(years[-1])), grid.region.load_area()
+def _read(inputs: Sdg1511Inputs) -> ReadSpec:
     if inputs.source == "land_cover":
-        band = check_band(
-            cube, inputs.land_cover_product, inputs.land_cover_band, field="land_cover_band"
-        )
-        lc = cube.load(inputs.land_cover_product, time=time, measurements=[band], **area)[band]
-        return forest_from_land_cover(
-            _per_year(lc, lambda slices: slices.isel(time=-1, drop=True)),
+        return ReadSpec(inputs.land_cover_product, "land_cover_product", periods={"years": inputs.years},
+                        bands={"land_cover_band": inputs.land_cover_band})  # fmt: skip
+    return ReadSpec(inputs.reflectance_product, "reflectance_product", periods={"years": inputs.years},
+                    bands={"red_band": inputs.red_band, "nir_band": inputs.nir_band}, mask_clouds=inputs.mask_clouds)  # fmt: skip
+
+
+def _forest_classes(plan: ix.IndicatorPlan, cube: Cube) -> xr.DataArray:
+    """int8 (year, y, x) forest classes: of each year's last land-cover map, or of its median NDVI."""
+    inputs, read = plan.inputs, plan.reads["source"]
+    assert isinstance(inputs, Sdg1511Inputs)
+    if inputs.source == "land_cover":
+        band = read.catalog[read.bands["land_cover_band"]]
+        declared = None if band.nodata is None else int(band.nodata)
+        lc = read.load(cube, area=plan.region.load_area(), mask_nodata=False)[band.name]
+        return xi.forest_from_land_cover(
+            xi.yearly_last(lc),
             forest_classes=inputs.forest_classes, non_land_classes=inputs.non_land_classes,
-            nodata=inputs.land_cover_nodata,
+            nodata=declared if inputs.land_cover_nodata is None else inputs.land_cover_nodata,
         )  # fmt: skip
-    red = check_band(cube, inputs.reflectance_product, inputs.red_band, field="red_band")
-    nir = check_band(cube, inputs.reflectance_product, inputs.nir_band, field="nir_band")
-    data = cube.load(inputs.reflectance_product, time=time, measurements=[red, nir], mask_nodata=True,
-                     mask_clouds=inputs.mask_clouds, **area)  # fmt: skip
-    bands = scaled(data, cube, inputs.reflectance_product, (red, nir))
-    ndvi = _per_year((bands[nir] - bands[red]) / (bands[nir] + bands[red]), _median)
-    return forest_from_ndvi(
+    bands = read.physical(read.load(cube, area=plan.region.load_area()))
+    red, nir = bands["red_band"], bands["nir_band"]
+    ndvi = xi.yearly_median((nir - red) / (nir + red))
+    return xi.forest_from_ndvi(
         ndvi, forest_threshold=inputs.forest_ndvi, land_threshold=inputs.land_ndvi
     )
-
-
-def _median(slices: xr.DataArray) -> xr.DataArray:
-    if slices.sizes["time"] == 1:
-        return slices.isel(time=0, drop=True)
-    return slices.chunk(time=-1).median("time", skipna=True)
-
-
-def _per_year(data: xr.DataArray, reduce: Callable[[xr.DataArray], xr.DataArray]) -> xr.DataArray:
-    """(year, y, x): each year's time slices reduced to one, for the years that have any."""
-    years_of = data.time.dt.year.values
-    years = [int(y) for y in np.unique(years_of)]
-    per_year = [reduce(data.isel(time=np.flatnonzero(years_of == y))) for y in years]
-    return xr.concat(per_year, dim=xr.DataArray(years, dims="year", name="year"))
 
 
 def _yearly_table(areas: np.ndarray) -> dict[str, np.ndarray]:
@@ -130,21 +93,17 @@ def _yearly_table(areas: np.ndarray) -> dict[str, np.ndarray]:
             "nodata_km2": areas[..., _CLASSES.index(NODATA)]}  # fmt: skip
 
 
-def _summary_columns(yearly: dict[str, np.ndarray], first: int, last: int) -> dict[str, np.ndarray]:
+def _summary_columns(yearly: dict[str, np.ndarray], first: int, last: int) -> dict[str, Any]:
     n_units = yearly["forest_pct"].shape[1]
-    return {
-        "year": np.full(n_units, last),
-        "forest_km2": yearly["forest_km2"][-1],
-        "land_km2": yearly["land_km2"][-1],
-        "forest_pct": yearly["forest_pct"][-1],
-        "first_year": np.full(n_units, first),
-        "forest_pct_first_year": yearly["forest_pct"][0],
-        "forest_pct_change": yearly["forest_pct"][-1] - yearly["forest_pct"][0],
-        "forest_km2_change": yearly["forest_km2"][-1] - yearly["forest_km2"][0],
-    }
+    return {"year": np.full(n_units, last), "forest_km2": yearly["forest_km2"][-1], "land_km2": yearly["land_km2"][-1],
+            "forest_pct": yearly["forest_pct"][-1], "first_year": np.full(n_units, first),
+            "forest_pct_first_year": yearly["forest_pct"][0],
+            "forest_pct_change": yearly["forest_pct"][-1] - yearly["forest_pct"][0],
+            "forest_km2_change": yearly["forest_km2"][-1] - yearly["forest_km2"][0],
+            "nodata_km2": yearly["nodata_km2"][-1]}  # fmt: skip
 
 
-class Sdg1511(CubeProcessor):
+class Sdg1511(ix.IndicatorProcess):
     process_id = "sdg-15-1-1"
     title = "SDG 15.1.1 forest area as a proportion of total land area"
     description = (
@@ -153,71 +112,42 @@ class Sdg1511(CubeProcessor):
     )
     keywords = ("SDG 15.1.1", "forest", "land cover", "NDVI")
     Inputs = Sdg1511Inputs
-    outputs: ClassVar[dict[str, Any]] = result_outputs(
+    outputs: ClassVar[dict[str, Any]] = ix.result_outputs(
         "Registered rasters, the per-unit table (JSON rows, CSV, SDMX-CSV, Features) and yearly values"
     )
     example: ClassVar[dict[str, Any]] = {"years": "2010/2015"}
+    prefix = "sdg1511"
 
-    def check(self, inputs: Sdg1511Inputs, cube: Cube) -> None:  # type: ignore[override]
-        product = inputs.product()
-        check_product(
-            cube, product, field=f"{inputs.source.replace('ndvi', 'reflectance')}_product"
-        )
-        if inputs.source == "land_cover":
-            check_band(cube, product, inputs.land_cover_band, field="land_cover_band")
-        else:
-            check_band(cube, product, inputs.red_band, field="red_band")
-            check_band(cube, product, inputs.nir_band, field="nir_band")
-        years = period_years(inputs.years)
-        check_years(cube, product, years, field="years")
-        grid = resolve(inputs, cube, product)
-        check_area_has_data(cube, inputs, grid.region, product, (str(years[0]), str(years[-1])))
+    def check(self, inputs: Sdg1511Inputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+        return ix.plan_indicator(inputs, cube, source=_read(inputs))
 
-    def run(self, inputs: Sdg1511Inputs, ctx: JobContext) -> ProcessResult:  # type: ignore[override]
-        cube, product, years = ctx.cube, inputs.product(), period_years(inputs.years)
-        ctx.progress(2, "resolving the area and its units")
-        grid = resolve(inputs, cube, product)
-        ctx.progress(
-            5, "loading land cover" if inputs.source == "land_cover" else "loading reflectance"
-        )
-        classes = _forest_classes(inputs, cube, grid)
+    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
+        classes = _forest_classes(plan, cube)
+        held = plan.reads["source"].years
         first, last = classes.isel(year=0, drop=True), classes.isel(year=-1, drop=True)
         gained = (last == FOREST).astype("float32") - (first == FOREST).astype("float32")
-        outputs = compute_outputs(
-            ctx, tables={"area": class_area(classes, grid.units, n_units=grid.n_units, class_values=_CLASSES)},
-            rasters={"forest": last.where(last != NODATA),
-                     "change": gained.where((first != NODATA) & (last != NODATA))},
-            start=10, end=80, message="classifying forest",
-        )  # fmt: skip
-        held = [int(y) for y in classes.year.values]
-        areas = outputs.tables["area"]
-        datasets = {
-            product: input_datasets(cube, product, grid.region, (str(years[0]), str(years[-1])))
-        }
-        ctx.progress(82, "registering the rasters in the cube")
-        published = publish_rasters(
-            ctx, grid, outputs, prefix="sdg1511", when=mid_year(held[-1]),
-            descriptions={
-                "forest": f"SDG 15.1.1 forest classes in {held[-1]}: 1 forest, 0 other land, 2 not land",
-                "change": f"SDG 15.1.1 forest change {held[0]}-{held[-1]}: -1 lost, 0 none, +1 gained",
+        return ix.Graph(
+            tables={"area": xi.class_area(classes, plan.units, n_units=plan.n_units, class_values=_CLASSES)},
+            rasters={
+                "forest": ix.Layer(last.where(last != NODATA),
+                                   f"SDG 15.1.1 forest classes in {held[-1]}: 1 forest, 0 other land, 2 not land"),
+                "change": ix.Layer(gained.where((first != NODATA) & (last != NODATA)),
+                                   f"SDG 15.1.1 forest change {held[0]}-{held[-1]}: -1 lost, 0 none, +1 gained"),
             },
-            properties=lineage(self.process_id, inputs, datasets),
+            when=ix.mid_year(held[-1]), message="classifying forest",
         )  # fmt: skip
-        ctx.progress(92, "writing the per-unit tables")
-        yearly = _yearly_table(areas)
+
+    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
+        inputs, held, areas = plan.inputs, plan.reads["source"].years, outputs.tables["area"]
+        assert isinstance(inputs, Sdg1511Inputs)
+        yearly, totals = _yearly_table(areas), _yearly_table(areas.sum(axis=1, keepdims=True))
         table = SummaryTable(
             indicator="15.1.1", series="AG_LND_FRST", unit_measure="PT", value_field="forest_pct",
-            time_period=str(held[-1]), rows=unit_rows(grid.region, _summary_columns(yearly, held[0], held[-1])),
+            time_period=str(held[-1]), rows=ix.unit_rows(plan.region, _summary_columns(yearly, held[0], held[-1])),
         )  # fmt: skip
-        summary = publish_summary(ctx, table, grid.region, prefix="sdg1511")
-        totals = _yearly_table(areas.sum(axis=1, keepdims=True))
-        return ProcessResult(
-            document={
-                "indicator": "15.1.1", "collections": published, "summary": summary,
-                "total": [{"year": y, **{k: clean(v[i, 0]) for k, v in totals.items()}}
-                          for i, y in enumerate(held)],
-                "yearly": [{"unit_id": unit.id, "year": y, **{k: clean(v[i, u]) for k, v in yearly.items()}}
-                           for i, y in enumerate(held) for u, unit in enumerate(grid.region.units)],
-            },
-            products=tuple(published.values()),
-        )  # fmt: skip
+        return ix.Report(table, {
+            "years": list(held), "years_without_data": [y for y in inputs.years.years if y not in held],
+            "total": [{"year": y, **{k: ix.clean(v[i, 0]) for k, v in totals.items()}} for i, y in enumerate(held)],
+            "yearly": [{"unit_id": unit.id, "year": y, **{k: ix.clean(v[i, u]) for k, v in yearly.items()}}
+                       for i, y in enumerate(held) for u, unit in enumerate(plan.region.units)],
+        })  # fmt: skip

@@ -6,6 +6,8 @@ names none (for the MapProxy configuration); ``build_overviews(cube, product)`` 
 overview of a product's latest time slice, e.g. right after a result is registered.
 """
 
+from __future__ import annotations
+
 from sdgcube.tiles.app import create_tiles_app
 from sdgcube.tiles.overviews import build_overviews
 from sdgcube.tiles.render import render_defaults

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import yaml
@@ -21,7 +21,8 @@ from sdgcube.settings import Settings
 
 __all__ = ["MAPPROXY_TEMPLATE", "SOURCE_CONCURRENCY", "mapproxy_config", "time_values"]
 
-MAPPROXY_TEMPLATE = Path(__file__).resolve().parents[2] / "ogc_config" / "mapproxy.yml"
+# Installed with the package (sdgcube/ogc_config links to the top-level ogc_config/ folder).
+MAPPROXY_TEMPLATE = resources.files("sdgcube") / "ogc_config" / "mapproxy.yml"
 SOURCE_CONCURRENCY = 4
 """Most requests MapProxy sends to the renderer at once per layer, so cache misses under load leave
 the server's threads free for everybody else."""

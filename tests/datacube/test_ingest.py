@@ -87,7 +87,7 @@ def test_netcdf_with_several_variables_names_one_to_use(empty_cube, make_raster)
     path = make_raster(
         data, crs="EPSG:32633", transform=GRIDS["EPSG:32633"], name="two.nc", driver="netCDF"
     )
-    with pytest.raises(IngestError, match="2 subdatasets; ingest one, e.g. netcdf:"):
+    with pytest.raises(IngestError, match=r"2 subdatasets; ingest one, e\.g\. netcdf:"):
         ingest_file(
             empty_cube.dc,
             empty_cube.settings.archive_dir,

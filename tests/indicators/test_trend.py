@@ -97,9 +97,8 @@ def _series_with_s(n: int, s: int) -> np.ndarray:
         c = min(inversions, n - 1 - i)
         code.append(c)
         inversions -= c
-    pool, values = list(range(n)), []
-    for c in code:
-        values.append(pool.pop(c))
+    pool = list(range(n))
+    values = [pool.pop(c) for c in code]
     return np.array(values, dtype=float)
 
 
@@ -134,7 +133,7 @@ def test_beyond_the_table_the_normal_approximation_continues_smoothly():
 
 
 def test_confidence_outside_the_range_is_refused():
-    with pytest.raises(ValueError, match="confidence 1.5"):
+    with pytest.raises(ValueError, match=r"confidence 1\.5"):
         critical_s(10, 1.5)
 
 

@@ -116,12 +116,12 @@ def test_percent_change_of_arrays():
 
 # --- forest ----------------------------------------------------------------------------------------------
 
-F, O, NL, FND = forest.FOREST, forest.OTHER_LAND, forest.NOT_LAND, forest.NODATA
+F, OL, NL, FND = forest.FOREST, forest.OTHER_LAND, forest.NOT_LAND, forest.NODATA
 
 
 def test_forest_from_land_cover_unccd_defaults():
     lc = np.arange(0, 10, dtype=np.uint8).reshape(2, 5)
-    expected = [[FND, F, O, O, O], [O, O, NL, O, O]]
+    expected = [[FND, F, OL, OL, OL], [OL, OL, NL, OL, OL]]
     result = forest.forest_from_land_cover(lc)
     assert result.dtype == np.int8
     np.testing.assert_array_equal(result, expected)
@@ -132,12 +132,12 @@ def test_forest_from_land_cover_custom_legend_and_wide_codes():
     result = forest.forest_from_land_cover(
         lc, forest_classes=[10, 11], non_land_classes=[20], nodata=255
     )
-    np.testing.assert_array_equal(result, [FND, O, F, F, NL, FND, FND, FND])
+    np.testing.assert_array_equal(result, [FND, OL, F, F, NL, FND, FND, FND])
 
 
 def test_forest_from_land_cover_without_nodata_code():
     result = forest.forest_from_land_cover(np.array([0, 1], np.uint8), nodata=None)
-    np.testing.assert_array_equal(result, [O, F])
+    np.testing.assert_array_equal(result, [OL, F])
 
 
 @pytest.mark.parametrize(
@@ -157,10 +157,10 @@ def test_forest_from_land_cover_refuses_floats():
 
 def test_forest_from_ndvi_boundaries():
     ndvi = np.array([-0.2, -1e-9, 0.0, 0.5, 0.6999, 0.7, 0.9, np.nan])
-    np.testing.assert_array_equal(forest.forest_from_ndvi(ndvi), [NL, NL, O, O, O, F, F, FND])
+    np.testing.assert_array_equal(forest.forest_from_ndvi(ndvi), [NL, NL, OL, OL, OL, F, F, FND])
     np.testing.assert_array_equal(
         forest.forest_from_ndvi(ndvi, forest_threshold=0.5, land_threshold=-0.1),
-        [NL, O, O, F, F, F, F, FND],
+        [NL, OL, OL, F, F, F, F, FND],
     )
 
 
@@ -276,7 +276,7 @@ def test_class_area_wrapper_matches_the_kernel(geobox, chunks):
     classes = xr.concat(year_arrays, dim=xr.DataArray([2001, 2002, 2003], dims="year", name="year"))
     if chunks is not None:
         classes = classes.chunk(
-            {"year": 1, **{d: chunks[k] for d, k in zip(classes.dims[1:], ("y", "x"))}}
+            {"year": 1, **{d: chunks[k] for d, k in zip(classes.dims[1:], ("y", "x"), strict=True)}}
         )
     area = xr_indicators.class_area(classes, _halves, n_units=2, class_values=(2, 0, -1))
     assert area.dims == ("year", "unit", "class") and list(area["class"].values) == [2, 0, -1]
@@ -324,4 +324,4 @@ def test_pixelwise_wrappers_keep_the_grid():
     for data in (ndvi, ndvi.chunk({"y": 1})):
         classes = xr_indicators.forest_from_ndvi(data, forest_threshold=0.7, land_threshold=0.0)
         assert classes.odc.crs == UTM.crs and classes.attrs == {}
-        np.testing.assert_array_equal(classes.values, [[F, O], [NL, FND]])
+        np.testing.assert_array_equal(classes.values, [[F, OL], [NL, FND]])

@@ -50,7 +50,7 @@ def _polygon(*corners: tuple[float, float]) -> dict:
 def test_valid_areas(kwargs):
     area = AreaInputs(**kwargs)
     assert (area.shape() is None) == (not kwargs)
-    assert area.load_area() == {k: v for k, v in kwargs.items()}
+    assert area.load_area() == dict(kwargs)
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,7 @@ def _array(values: np.ndarray) -> xr.DataArray:
         ("(nir08 - red) / (nir08 + red)", lambda r, n, s: (n - r) / (n + r)),  # 0/0 → NaN
         ("(nir08 - swir22) / (nir08 + swir22)", lambda r, n, s: (n - s) / (n + s)),
         ("nir08 / red", lambda r, n, s: n / r),  # x/0 → ±inf
-        ("0 < red < 0.4", lambda r, n, s: (0 < r) & (r < 0.4)),
+        ("0 < red < 0.4", lambda r, n, s: (r > 0) & (r < 0.4)),
         ("red <= nir08 < 0.45", lambda r, n, s: (r <= n) & (n < 0.45)),
         ("red == 0", lambda r, n, s: r == 0),
         ("red != 0", lambda r, n, s: r != 0),
@@ -214,8 +214,8 @@ def test_evaluate_is_lazy_on_dask():
 @pytest.mark.parametrize(
     ("text", "reference"),
     [
-        ("minimum(red, nir08)", lambda r, n: np.minimum(r, n)),
-        ("maximum(red, nir08)", lambda r, n: np.maximum(r, n)),
+        ("minimum(red, nir08)", np.minimum),
+        ("maximum(red, nir08)", np.maximum),
         ("maximum(red, 0)", lambda r, n: np.maximum(r, 0)),
         (
             "minimum((nir08 - red) / (nir08 + red), 0.5)",

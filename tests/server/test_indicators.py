@@ -52,10 +52,7 @@ def test_async_sdg_15_3_1_job_serves_tiles_features_and_sdmx(
     assert degraded_km2 >= 0.95 * planted
 
     items = f"/collections/{summary['features_collection']}/items"
-    server.wait_for(
-        lambda: http.get(items, params={"f": "json"}).status_code == 200, what="the summary layer"
-    )
-    features = http.get(items, params={"f": "json"}).json()
+    features = http.get(items, params={"f": "json"}).json()  # published at once, like the rasters
     assert features["numberMatched"] == 4
     by_unit = {f["id"]: f["properties"] for f in features["features"]}
     assert by_unit["D1"]["degraded_pct"] == pytest.approx(rows["D1"]["degraded_pct"])

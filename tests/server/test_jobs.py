@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import httpx
+import morecantile
 import numpy as np
 import pytest
 import rasterio
@@ -12,6 +15,7 @@ from owslib.wms import WebMapService
 pytestmark = pytest.mark.slow
 
 NDVI = "(nir08 - red) / (nir08 + red)"
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 
 
 def _wait_final(http: httpx.Client, server, job_id: str) -> dict:
@@ -52,7 +56,8 @@ def test_sync_band_math_through_owslib(served_demo, server) -> None:
     np.testing.assert_allclose(ndvi, (nir - red) / (nir + red), rtol=1e-5, atol=1e-6)
 
 
-def test_async_band_math_job_end_to_end(server, http: httpx.Client) -> None:
+def test_async_band_math_job_end_to_end(served_demo, server, http: httpx.Client) -> None:
+    _, cube, _ = served_demo
     response = http.post(
         "/processes/band-math/execution",
         json={"inputs": {"expression": NDVI, "datetime": "2010/2012", "reducer": "median"}},
@@ -69,10 +74,20 @@ def test_async_band_math_job_end_to_end(server, http: httpx.Client) -> None:
     product = result["collection"]
     assert len(result["time_slices"]) == 3
 
-    server.wait_for(lambda: http.get(f"/collections/{product}", params={"f": "json"}).status_code == 200,
-                    what="the result collection")  # fmt: skip
-    tile = http.get(f"/tiles/collections/{product}/tiles/WebMercatorQuad/14/16289/9229.npy")
-    assert tile.status_code in (200, 404)
+    # Served the moment the job reports success, not after the next refresh.
+    assert http.get(f"/collections/{product}", params={"f": "json"}).status_code == 200
+    listed = {c["id"] for c in http.get("/collections", params={"f": "json"}).json()["collections"]}
+    assert product in listed
+    minx, miny, maxx, maxy = cube.datasets(product)[0].extent.to_crs("EPSG:4326").boundingbox
+    xyz = WEB_MERCATOR.tile((minx + maxx) / 2, (miny + maxy) / 2, 14)
+    tile = http.get(
+        f"/tiles/collections/{product}/tiles/WebMercatorQuad/14/{xyz.x}/{xyz.y}.npy?bands=value"
+    )
+    assert tile.status_code == 200, tile.text
+    pixels = np.load(io.BytesIO(tile.content))
+    ndvi, valid = pixels[0], pixels[-1] > 0  # the raw NDVI; the last band is the mask
+    assert valid.mean() > 0.5 and np.isfinite(ndvi[valid]).all()
+    assert ndvi[valid].min() >= -1 and ndvi[valid].max() <= 1 and ndvi[valid].std() > 0
     tilejson = http.get(f"/tiles/collections/{product}/WebMercatorQuad/tilejson.json").json()
     assert tilejson["tiles"]
     wms = WebMapService(f"{server.url}/mapproxy/service", version="1.3.0")

@@ -182,7 +182,7 @@ def test_ttl_cache_does_not_keep_errors():
         return outcome
 
     cache: TtlCache[str, str] = TtlCache(compute, ttl=60)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="first"):
         cache.get("k")
     assert cache.get("k") == "ok"
 

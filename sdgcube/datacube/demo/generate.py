@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 import zlib
@@ -19,7 +20,7 @@ from datacube import Datacube
 from sdgcube.datacube.archive import AssetWriter, dataset_dir, write_dataset
 from sdgcube.datacube.cog import atomic_path, write_cog
 from sdgcube.datacube.demo import timeseries as ts
-from sdgcube.datacube.demo.chips import CHIP_PIXEL, CHIP_SIZE, make_chip
+from sdgcube.datacube.demo.chips import CHIP_PIXEL, CHIP_SIZE, Chip, make_chip
 from sdgcube.datacube.demo.landscape import CRS, GRIDS, Landscape, make_landscape
 from sdgcube.datacube.demo.truth import admin_units_geojson, events_geojson, truth_document
 from sdgcube.datacube.indexing import index_item, write_archive_catalog
@@ -84,6 +85,10 @@ def _composite_writer(ls: Landscape, year: int, rng: np.random.Generator) -> Ass
     return write
 
 
+def _built_up_uint8(ls: Landscape, year: int) -> np.ndarray:
+    return ts.built_up(ls, year).astype(np.uint8)
+
+
 def _chip_origin(ls: Landscape, index: int, count: int) -> Affine:
     """Chips tile the town centre in a square block, 128 m each."""
     side = int(np.ceil(np.sqrt(count)))
@@ -114,7 +119,9 @@ def _chip_jobs(
             {"chip": index, "buildings": chip.buildings, "building_pixels": int(chip.labels.sum())}
         )
 
-        def rgb(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:
+        def rgb(
+            folder: Path, chip: Chip = chip, transform: Affine = transform
+        ) -> list[RasterAsset]:
             return [
                 _band_asset(
                     folder, name, chip.rgb[i], transform, nodata=0, unit="1", common_name=name
@@ -122,7 +129,9 @@ def _chip_jobs(
                 for i, name in enumerate(("red", "green", "blue"))
             ]
 
-        def labels(folder: Path, chip=chip, transform=transform) -> list[RasterAsset]:
+        def labels(
+            folder: Path, chip: Chip = chip, transform: Affine = transform
+        ) -> list[RasterAsset]:
             return [
                 _band_asset(
                     folder,
@@ -149,24 +158,24 @@ def demo_jobs(
             "sr_annual", when, f"sr/{year}", _composite_writer(ls, year, _rng(seed, f"sr/{year}"))
         )
         yield DemoJob("land_cover", when, f"lc/{year}",
-                      _single(ls, "land_cover", lambda y=year: ts.land_cover(ls, y), nodata=0, unit="class", categorical=True))  # fmt: skip
+                      _single(ls, "land_cover", functools.partial(ts.land_cover, ls, year), nodata=0, unit="class", categorical=True))  # fmt: skip
         gap = int(_rng(seed, f"gap/{year}").integers(len(ts.QUARTER_DATES)))
         for quarter, (month, day) in enumerate(ts.QUARTER_DATES):
             key = f"water/{year}/{quarter}"
             rng = _rng(seed, key)
-            make = lambda y=year, q=quarter, r=rng, g=gap: ts.water_observation(ls, y, q, g, r)
+            make = functools.partial(ts.water_observation, ls, year, quarter, gap, rng)
             yield DemoJob("surface_water", datetime(year, month, day, tzinfo=UTC), key,
                           _single(ls, "water", make, nodata=255, unit="class", categorical=True))  # fmt: skip
     for year in ts.BUILT_UP_YEARS:
         yield DemoJob("built_up", datetime(year, 7, 1, tzinfo=UTC), f"built/{year}",
-                      _single(ls, "built_up", lambda y=year: ts.built_up(ls, y).astype(np.uint8), nodata=255, unit="class", categorical=True))  # fmt: skip
+                      _single(ls, "built_up", functools.partial(_built_up_uint8, ls, year), nodata=255, unit="class", categorical=True))  # fmt: skip
     for year in ts.POPULATION_YEARS:
         yield DemoJob("population", datetime(year, 7, 1, tzinfo=UTC), f"pop/{year}",
-                      _single(ls, "population", lambda y=year: ts.population(ls, y), nodata=float("nan"), unit="persons"))  # fmt: skip
+                      _single(ls, "population", functools.partial(ts.population, ls, year), nodata=float("nan"), unit="persons"))  # fmt: skip
     for year in ts.SOC_YEARS:
         rng = _rng(seed, f"soc/{year}")
         yield DemoJob("soil_organic_carbon", datetime(year, 7, 1, tzinfo=UTC), f"soc/{year}",
-                      _single(ls, "soc", lambda y=year, r=rng: ts.soil_carbon(ls, y, r), nodata=ts.SOC_NODATA, unit="t/ha"))  # fmt: skip
+                      _single(ls, "soc", functools.partial(ts.soil_carbon, ls, year, rng), nodata=ts.SOC_NODATA, unit="t/ha"))  # fmt: skip
     yield from _chip_jobs(ls, size, seed, chip_truth)
 
 

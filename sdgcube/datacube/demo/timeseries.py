@@ -173,8 +173,8 @@ def annual_composite(ls: Landscape, year: int, rng: np.random.Generator) -> dict
     bands = _reflectance_from_ndvi(ndvi)
     _apply_burn(ls, year, bands)
     water = land_cover(ls, year) == WATER
-    for name, value in _WATER_SR.items():
-        bands[name][water] = value
+    for name, reflectance in _WATER_SR.items():
+        bands[name][water] = reflectance
     cloud = _blobs(rng, ls.grid.shape, 0.04)
     cloud_shadow = shift(cloud, (4, 4), order=0, cval=False) & ~cloud
     pq = np.zeros(ls.grid.shape, dtype=np.uint8)
@@ -187,8 +187,8 @@ def annual_composite(ls: Landscape, year: int, rng: np.random.Generator) -> dict
         else None
     )
     out: dict[str, np.ndarray] = {}
-    for name, value in bands.items():
-        value = value + rng.normal(0, 0.002, ls.grid.shape)
+    for name, band in bands.items():
+        value = band + rng.normal(0, 0.002, ls.grid.shape)
         value[cloud] = rng.uniform(0.35, 0.45, int(cloud.sum()))
         value[cloud_shadow] *= 0.4
         scaled = np.clip(np.round(value * 10_000), -2000, 16000).astype(np.int16)

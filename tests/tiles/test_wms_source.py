@@ -74,17 +74,17 @@ def test_refused(params, message):
 
 
 @pytest.mark.parametrize(
-    "params",
+    ("params", "message"),
     [
-        {**_MAP, "WIDTH": "0"},
-        {**_MAP, "HEIGHT": "-5"},
-        {**_MAP, "BBOX": "10,0,0,10"},
-        {**_MAP, "BBOX": "0,10,10,0"},
-        {**_MAP, "BBOX": "0,0,nan,10"},
+        ({**_MAP, "WIDTH": "0"}, "WIDTH and HEIGHT must be 1 to"),
+        ({**_MAP, "HEIGHT": "-5"}, "WIDTH and HEIGHT must be 1 to"),
+        ({**_MAP, "BBOX": "10,0,0,10"}, "BBOX '10,0,0,10' must be finite"),
+        ({**_MAP, "BBOX": "0,10,10,0"}, "BBOX '0,10,10,0' must be finite"),
+        ({**_MAP, "BBOX": "0,0,nan,10"}, "BBOX '0,0,nan,10' must be finite"),
     ],
 )
-def test_malformed_getmap_is_refused(params):
-    with pytest.raises(ValueError):
+def test_malformed_getmap_is_refused(params, message):
+    with pytest.raises(ValueError, match=message):
         getmap_to_bbox_route("ndvi", params)
 
 

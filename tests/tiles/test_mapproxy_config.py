@@ -224,7 +224,8 @@ def _serve(settings, tmp_path, monkeypatch, status=200):
     from werkzeug.test import Client
 
     stub = _Stub(status)
-    monkeypatch.setattr(HTTPClient, "open", lambda client, *a, **k: stub.open(client, *a, **k))
+    # A bound method set on the class is not re-bound: the lambda hands the stub the client too.
+    monkeypatch.setattr(HTTPClient, "open", lambda client, *a, **k: stub.open(client, *a, **k))  # noqa: PLW0108
     app = make_wsgi_app(
         str(_write(mapproxy_config(settings, PRODUCTS[:1], internal_url=INTERNAL), tmp_path))
     )

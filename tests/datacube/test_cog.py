@@ -34,7 +34,12 @@ def test_write_cog_layout_and_values(tmp_path, dtype, categorical):
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "x.tif"
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError("boom")
+
+    def write_half_then_fail() -> None:
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_half_then_fail()
     assert list(tmp_path.iterdir()) == []
