@@ -71,10 +71,9 @@ def run(
     ] = None,
 ) -> None:
     """Run a process as a job with a progress bar; print where its outputs went."""
-    from sdgcube.datacube.cube import open_cube
-    from sdgcube.processes.executor import load_processor, run_job, settings_payload
-    from sdgcube.processes.jobs import job_store
+    from sdgcube.processes.executor import load_processor, run_job
     from sdgcube.processes.registry import PROCESSES
+    from sdgcube.processes.services import Services
     from sdgcube.settings import Settings
 
     values = parse_inputs(inputs or [])
@@ -83,24 +82,18 @@ def run(
         if process not in PROCESSES:
             raise fail(f"unknown process {process!r}; one of {sorted(PROCESSES)}")
         processor = load_processor(PROCESSES[process])
-        with open_cube(settings) as cube:
-            plan = processor.prepare(values, cube)
-        store = job_store(settings)
-        job_id = str(uuid.uuid4())
-        store.add(job_id, process, plan.inputs.model_dump(mode="json"))
-        worker = threading.Thread(
-            target=run_job,
-            args=(
-                settings_payload(settings),
-                job_id,
-                PROCESSES[process],
-                plan,
-            ),
-        )
-        worker.start()
-        _follow(store, job_id, worker)
-        worker.join()
-        record = store.get(job_id)
+        with Services.build(settings) as services:
+            plan = processor.prepare(values, services.cube)
+            store = services.jobs
+            job_id = str(uuid.uuid4())
+            store.add(job_id, process, plan.inputs.model_dump(mode="json"))
+            worker = threading.Thread(
+                target=run_job, args=(services, job_id, PROCESSES[process], plan)
+            )
+            worker.start()
+            _follow(store, job_id, worker)
+            worker.join()
+            record = store.get(job_id)
     assert record is not None
     if record.status != "successful":
         raise fail(f"job {job_id} {record.status}: {record.message}")

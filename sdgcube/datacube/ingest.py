@@ -208,7 +208,7 @@ def plan_ingest(
         raise IngestError(f"product name {product!r} must be lower-case letters, digits and _")
     infos = [inspect_raster(path) for path in paths]
     existing = dc.index.products.get_by_name(product)
-    doc = existing.definition if existing else product_doc_for(infos[0], product)
+    doc = dict(existing.definition) if existing else product_doc_for(infos[0], product)
     if existing is None:
         try:
             dc.index.products.from_doc(doc)
@@ -249,7 +249,7 @@ def _pending(dc: Datacube, request: IngestRequest, new_docs: dict[str, dict[str,
         raise IngestError(f"{info.path} carries no acquisition time: pass --datetime")
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     existing = dc.index.products.get_by_name(product)
-    doc = existing.definition if existing else new_docs.get(product)
+    doc = dict(existing.definition) if existing else new_docs.get(product)
     if doc is None:
         doc = new_docs[product] = product_doc_for(info, product, request.lineage.description)
     dataset_id = str(uuid.uuid5(_NAMESPACE, f"{product}|{info.checksum}|{when.isoformat()}"))
@@ -271,6 +271,10 @@ def _add_new_product(dc: Datacube, doc: dict[str, Any]) -> None:
     """Add a product made from a file. ``products.add`` validates the definition; ``from_doc``
     would validate it a second time (a JSON-schema check costs ~0.15 s, a job adds several)."""
     metadata_type = dc.index.metadata_types.get_by_name(doc["metadata_type"])
+    if metadata_type is None:
+        raise IngestError(
+            f"product {doc['name']!r}: unknown metadata type {doc['metadata_type']!r}"
+        )
     try:
         dc.index.products.add(Product(metadata_type, doc), allow_table_lock=True)
     except InvalidDocException as exc:
@@ -285,7 +289,7 @@ def ingest_rasters(
     new_docs: dict[str, dict[str, Any]] = {}
     pending = [_pending(dc, request, new_docs) for request in requests]
     known = {
-        p.dataset_id: dc.index.datasets.get(p.dataset_id)
+        p.dataset_id: _indexed_item(dc, p.dataset_id)
         for p in pending
         if dc.index.datasets.has(p.dataset_id)
     }
@@ -309,10 +313,17 @@ def ingest_rasters(
             remove_dataset(path)
         raise
     return [IngestResult(p.dataset_id, p.request.product, written[p.dataset_id], p.new_product, False)
-            if p.dataset_id in written else
-            IngestResult(p.dataset_id, p.request.product, Path(known[p.dataset_id].uri.removeprefix("file://")),
-                         False, True)
+            if p.dataset_id in written else IngestResult(p.dataset_id, p.request.product, known[p.dataset_id], False, True)
             for p in pending]  # fmt: skip
+
+
+def _indexed_item(dc: Datacube, dataset_id: str) -> Path:
+    """The item file of a dataset already in the index."""
+    dataset = dc.index.datasets.get(dataset_id)
+    uri = dataset.uri if dataset is not None else None
+    if uri is None:
+        raise IngestError(f"dataset {dataset_id} is indexed without a location")
+    return Path(uri.removeprefix("file://"))
 
 
 def ingest_raster(

@@ -37,6 +37,7 @@ __all__ = ["BandMath", "BandMathInputs"]
 
 
 class BandMathInputs(ProcessInputs, AreaInputs):
+    # fmt: off
     product: str = Field("sr_annual", description="Product whose bands the expression reads")
     expression: str = Field(
         description="Arithmetic over band names, e.g. (nir08 - red) / (nir08 + red); "
@@ -44,18 +45,14 @@ class BandMathInputs(ProcessInputs, AreaInputs):
         examples=["(nir08 - red) / (nir08 + red)"],
     )
     datetime: str | None = Field(
-        None,
-        description="A year, a date or an interval start/end (ISO 8601); unset means all time slices",
+        None, description="A year, a date or an interval start/end (ISO 8601); unset means all time slices"
     )
     reducer: Literal["mean", "median", "min", "max", "last"] = Field(
         "mean", description="How the time slices in the period are combined into one raster"
     )
-    resolution: float | None = Field(
-        None, gt=0, description="Output pixel size in CRS units; native if unset"
-    )
-    crs: str | None = Field(
-        None, description="Output CRS (EPSG code or URI); the product's native CRS if unset"
-    )
+    resolution: float | None = Field(None, gt=0, description="Output pixel size in CRS units; native if unset")
+    crs: str | None = Field(None, description="Output CRS (EPSG code or URI); the product's native CRS if unset")
+    # fmt: on
     mask_clouds: bool | None = mask_clouds_input()
 
 

@@ -122,25 +122,17 @@ class CubeProcessor(BaseProcessor):
         except ValidationError as exc:
             raise InvalidRequest(_validation_message(exc)) from None
 
-    def check(self, inputs: ProcessInputs, cube: Cube) -> Plan | None:
-        """Resolve the inputs against the index into a plan; refuse what cannot work (4xx).
-
-        None (processes not yet on ``sdgcube.processes.indicator``) means the plan is the inputs."""
+    def check(self, inputs: ProcessInputs, cube: Cube) -> Plan:
+        """Resolve the inputs against the index into a plan; refuse what cannot work (4xx)."""
         return Plan(inputs)
 
     def prepare(self, data: dict[str, Any], cube: Cube) -> Plan:
         """Parse and check a request; the plan it returns is what a job runs."""
-        inputs = self.parse(data)
-        plan = self.check(inputs, cube)
-        return Plan(inputs) if plan is None else plan
-
-    def run(self, inputs: ProcessInputs, ctx: JobContext) -> ProcessResult:
-        """Run from the inputs alone (processes whose ``check`` resolves no plan)."""
-        raise NotImplementedError(f"{type(self).__name__} runs plans only")
+        return self.check(self.parse(data), cube)
 
     def run_plan(self, plan: Plan, ctx: JobContext) -> ProcessResult:
         """Run a prepared plan (the job's entry point)."""
-        return self.run(plan.inputs, ctx)
+        raise NotImplementedError(f"{type(self).__name__} defines no run_plan")
 
     def execute(
         self, data: dict[str, Any], outputs: dict[str, Any] | None = None

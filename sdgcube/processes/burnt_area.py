@@ -69,6 +69,9 @@ class BurntAreaInputs(ix.IndicatorInputs):
         return {"nir_band": self.nir_band, "swir2_band": self.swir2_band, **water}
 
 
+_Plan = ix.IndicatorPlan[BurntAreaInputs]
+
+
 def _period_indices(read: Read, data: xr.Dataset, water: bool) -> dict[str, xr.DataArray]:
     """Median NBR (and MNDWI, for the water mask) of the period's time slices."""
     bands = read.physical(data)
@@ -80,7 +83,7 @@ def _period_indices(read: Read, data: xr.Dataset, water: bool) -> dict[str, xr.D
     return {k: v.chunk(time=-1).median("time", skipna=True) for k, v in out.items()}
 
 
-def _dnbr(plan: ix.IndicatorPlan, inputs: BurntAreaInputs, cube: Cube) -> xr.DataArray:
+def _dnbr(plan: _Plan, inputs: BurntAreaInputs, cube: Cube) -> xr.DataArray:
     pre_read, post_read, water = (
         plan.reads["pre"],
         plan.reads["post"],
@@ -123,16 +126,15 @@ class BurntArea(ix.IndicatorProcess):
     example: ClassVar[dict[str, Any]] = {"pre": "2017", "post": "2018"}
     prefix = "burnt"
 
-    def check(self, inputs: BurntAreaInputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+    def check(self, inputs: BurntAreaInputs, cube: Cube) -> _Plan:  # type: ignore[override]
         def period(name: str) -> ReadSpec:
             return ReadSpec(inputs.reflectance_product, "reflectance_product", bands=inputs.bands(),
                             periods={name: getattr(inputs, name)}, mask_clouds=inputs.mask_clouds)  # fmt: skip
 
         return ix.plan_indicator(inputs, cube, pre=period("pre"), post=period("post"))
 
-    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
+    def graph(self, plan: _Plan, cube: Cube) -> ix.Graph:
         inputs = plan.inputs
-        assert isinstance(inputs, BurntAreaInputs)
         dnbr = _dnbr(plan, inputs, cube)
         classes = dnbr_severity(dnbr, bounds=inputs.severity_bounds)
         span = f"({inputs.pre} to {inputs.post})"
@@ -144,9 +146,8 @@ class BurntArea(ix.IndicatorProcess):
             when=ix.mid_year(plan.reads["post"].years[-1]), message="computing dNBR and severity",
         )  # fmt: skip
 
-    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
+    def report(self, plan: _Plan, outputs: ix.Outputs) -> ix.Report:
         inputs, areas = plan.inputs, outputs.tables["area"]
-        assert isinstance(inputs, BurntAreaInputs)
         table = SummaryTable(
             indicator="burnt area", series="EN_LND_BURNT", unit_measure="KM2", value_field="burnt_km2",
             time_period=inputs.post.sdmx, rows=ix.unit_rows(plan.region, _columns(areas)),

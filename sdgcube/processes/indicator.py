@@ -70,9 +70,12 @@ class IndicatorInputs(ProcessInputs, RegionInputs):
 
 
 @dataclass(frozen=True)
-class IndicatorPlan(Plan):
-    """A checked indicator request: the region with its units, and each read by name."""
+class IndicatorPlan[InputsT: IndicatorInputs](Plan):
+    """A checked indicator request: the region with its units, and each read by name.
 
+    ``IndicatorPlan[MyInputs]`` types ``plan.inputs`` for a process's own methods."""
+
+    inputs: InputsT
     region: Region
     reads: Mapping[str, Read]
 
@@ -90,7 +93,9 @@ class IndicatorPlan(Plan):
         return unit_index_raster(self.region, array.odc.geobox) > 0
 
 
-def plan_indicator(inputs: IndicatorInputs, cube: Cube, **reads: ReadSpec) -> IndicatorPlan:
+def plan_indicator[InputsT: IndicatorInputs](
+    inputs: InputsT, cube: Cube, **reads: ReadSpec
+) -> IndicatorPlan[InputsT]:
     """Resolve the region (its default area: the first read's product) and every read over it."""
     for spec in reads.values():
         product_bands(cube, spec.product, field=spec.field)  # an unknown product before any area

@@ -208,7 +208,7 @@ def resolve_read(cube: Cube, spec: ReadSpec, *, area: BaseGeometry | None, area_
         where = " in the requested area" if area is not None else ""
         if spec.time is None:
             raise NoData(f"input {area_field!r}: product {spec.product!r} has no data{where}")
-        raise NoData(f"input {spec.time_field!r}: product {spec.product!r} has no data{where} for "
+        raise NoData(f"input {spec.time_field!r}: product {spec.product!r} has no datasets{where} for "
                      f"{spec.time_field} {spec.time!r}")  # fmt: skip
     used = _years_used(spec, {_year(ds) for ds in found})
     keep = spec.years if spec.years is not None else used

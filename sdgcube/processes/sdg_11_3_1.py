@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.xr_indicators import class_area, population_by_unit
-from sdgcube.indicators.urban import (
+from sdgcube.indicators.urban import (  # fmt: skip
     built_up_per_capita,
     land_consumption_rate,
     lcrpgr,
@@ -36,23 +36,15 @@ __all__ = ["Sdg1131", "Sdg1131Inputs"]
 
 
 class Sdg1131Inputs(ix.IndicatorInputs):
+    # fmt: off
     built_up_product: str = Field("built_up", description="Built-up (impervious surface) product")
-    built_up_band: str | None = Field(
-        None, description="Band of built_up_product; its first band if unset"
-    )
-    built_up_classes: list[int] = Field(
-        [1], min_length=1, description="Codes of built_up_band that are built-up"
-    )
-    population_product: str = Field(
-        "population", description="Gridded population, persons per pixel"
-    )
-    population_band: str | None = Field(
-        None, description="Band of population_product; its first band if unset"
-    )
-    year_1: int = Field(
-        2000, ge=1800, le=2200, description="First year (both products need data in it)"
-    )
+    built_up_band: str | None = Field(None, description="Band of built_up_product; its first band if unset")
+    built_up_classes: list[int] = Field([1], min_length=1, description="Codes of built_up_band that are built-up")
+    population_product: str = Field("population", description="Gridded population, persons per pixel")
+    population_band: str | None = Field(None, description="Band of population_product; its first band if unset")
+    year_1: int = Field(2000, ge=1800, le=2200, description="First year (both products need data in it)")
     year_2: int = Field(2020, ge=1800, le=2200, description="Second year, after year_1")
+    # fmt: on
 
     @model_validator(mode="after")
     def _years_ordered(self) -> Sdg1131Inputs:
@@ -61,22 +53,21 @@ class Sdg1131Inputs(ix.IndicatorInputs):
         return self
 
 
-def _two_years(plan: ix.IndicatorPlan, name: str, cube: Cube) -> tuple[xr.DataArray, xr.DataArray]:
+_Plan = ix.IndicatorPlan[Sdg1131Inputs]
+
+
+def _two_years(plan: _Plan, name: str, cube: Cube) -> tuple[xr.DataArray, xr.DataArray]:
     """(y, x) values of read ``name`` in year_1 and in year_2 (the last slice of each), on one grid."""
     inputs, read = plan.inputs, plan.reads[name]
-    assert isinstance(inputs, Sdg1131Inputs)
     band, mask = read.bands[f"{name}_band"], name == "population"
-    first = read.load(cube, years=[inputs.year_1], area=plan.region.load_area(), mask_nodata=mask)[
-        band
-    ]
+    first = read.load(cube, years=[inputs.year_1], area=plan.region.load_area(), mask_nodata=mask)[band]  # fmt: skip
     second = read.load(cube, years=[inputs.year_2], geobox=first.odc.geobox, mask_nodata=mask)[band]
     return first.isel(time=-1, drop=True), second.isel(time=-1, drop=True)
 
 
-def _built_up(plan: ix.IndicatorPlan, cube: Cube) -> xr.DataArray:
+def _built_up(plan: _Plan, cube: Cube) -> xr.DataArray:
     """int8 (year, y, x): 1 built-up, 0 not, -1 no data."""
     inputs, read = plan.inputs, plan.reads["built_up"]
-    assert isinstance(inputs, Sdg1131Inputs)
     nodata = read.catalog[read.bands["built_up_band"]].nodata
     years = []
     for values in _two_years(plan, "built_up", cube):
@@ -117,7 +108,7 @@ class Sdg1131(ix.IndicatorProcess):
     example: ClassVar[dict[str, Any]] = {"year_1": 2010, "year_2": 2020}
     prefix = "sdg1131"
 
-    def check(self, inputs: Sdg1131Inputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+    def check(self, inputs: Sdg1131Inputs, cube: Cube) -> _Plan:  # type: ignore[override]
         def read(kind: str) -> ReadSpec:
             return ReadSpec(getattr(inputs, f"{kind}_product"), f"{kind}_product",
                             bands={f"{kind}_band": getattr(inputs, f"{kind}_band")},
@@ -127,9 +118,8 @@ class Sdg1131(ix.IndicatorProcess):
             inputs, cube, built_up=read("built_up"), population=read("population")
         )
 
-    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
+    def graph(self, plan: _Plan, cube: Cube) -> ix.Graph:
         inputs, n = plan.inputs, plan.n_units
-        assert isinstance(inputs, Sdg1131Inputs)
         built = _built_up(plan, cube)
         pop_1, pop_2 = _two_years(plan, "population", cube)
         first, second = built.isel(year=0, drop=True), built.isel(year=1, drop=True)
@@ -145,9 +135,8 @@ class Sdg1131(ix.IndicatorProcess):
             when=ix.mid_year(inputs.year_2), message="summing built-up land and population",
         )  # fmt: skip
 
-    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
+    def report(self, plan: _Plan, outputs: ix.Outputs) -> ix.Report:
         inputs, n = plan.inputs, plan.n_units
-        assert isinstance(inputs, Sdg1131Inputs)
         span, urban = inputs.year_2 - inputs.year_1, outputs.tables["built"]
         population = np.stack([outputs.tables["pop_1"], outputs.tables["pop_2"]])
         columns = {"year_1": np.full(n, inputs.year_1), "year_2": np.full(n, inputs.year_2),

@@ -32,33 +32,21 @@ __all__ = ["Sdg1311", "Sdg1311Inputs"]
 
 
 class Sdg1311Inputs(ix.IndicatorInputs):
-    population_product: str = Field(
-        "population", description="Gridded population, persons per pixel"
-    )
-    population_band: str | None = Field(
-        None, description="Band of population_product; its first band if unset"
-    )
+    # fmt: off
+    population_product: str = Field("population", description="Gridded population, persons per pixel")
+    population_band: str | None = Field(None, description="Band of population_product; its first band if unset")
     population_year: int = Field(2020, ge=1800, le=2200, description="Year of the population grid")
     hazard_product: str | None = Field(
-        None,
-        description="Raster product of the hazard extent, e.g. a burnt-area or flood result (or hazard_geometry)",
+        None, description="Raster product of the hazard extent, e.g. a burnt-area or flood result (or hazard_geometry)"
     )
-    hazard_band: str | None = Field(
-        None, description="Band of hazard_product; its first band if unset"
-    )
-    hazard_datetime: str | None = Field(
-        None, description="Time slices of hazard_product: a year, date or start/end"
-    )
+    hazard_band: str | None = Field(None, description="Band of hazard_product; its first band if unset")
+    hazard_datetime: str | None = Field(None, description="Time slices of hazard_product: a year, date or start/end")
     hazard_min_value: float = Field(
-        1.0,
-        description="Hazard where the value is at least this (1: a 0/1 mask, burn severity low and above)",
+        1.0, description="Hazard where the value is at least this (1: a 0/1 mask, burn severity low and above)"
     )
-    hazard_max_value: float | None = Field(
-        None, description="…and at most this; unset: no upper bound"
-    )
-    hazard_geometry: dict[str, Any] | None = Field(
-        None, description="Hazard extent as a GeoJSON polygon, WGS 84"
-    )
+    hazard_max_value: float | None = Field(None, description="…and at most this; unset: no upper bound")
+    hazard_geometry: dict[str, Any] | None = Field(None, description="Hazard extent as a GeoJSON polygon, WGS 84")
+    # fmt: on
 
     @field_validator("hazard_geometry")
     @classmethod
@@ -84,10 +72,12 @@ class Sdg1311Inputs(ix.IndicatorInputs):
         return self
 
 
-def _hazard(plan: ix.IndicatorPlan, cube: Cube, population: xr.DataArray) -> xr.DataArray:
+_Plan = ix.IndicatorPlan[Sdg1311Inputs]
+
+
+def _hazard(plan: _Plan, cube: Cube, population: xr.DataArray) -> xr.DataArray:
     """bool (y, x) hazard extent on the population grid."""
     inputs, geobox = plan.inputs, population.odc.geobox
-    assert isinstance(inputs, Sdg1311Inputs)
     if inputs.hazard_geometry is not None:
         mask = rasterize(Geometry(inputs.hazard_geometry, "EPSG:4326").to_crs(geobox.crs), geobox)
         return population.copy(data=np.asarray(mask.values, dtype=bool)).chunk(
@@ -126,7 +116,7 @@ class Sdg1311(ix.IndicatorProcess):
 
     prefix = "sdg1311"
 
-    def check(self, inputs: Sdg1311Inputs, cube: Cube) -> ix.IndicatorPlan:  # type: ignore[override]
+    def check(self, inputs: Sdg1311Inputs, cube: Cube) -> _Plan:  # type: ignore[override]
         reads = {"population": ReadSpec(inputs.population_product, "population_product",
                                         bands={"population_band": inputs.population_band},
                                         periods={"population_year": [inputs.population_year]})}  # fmt: skip
@@ -135,9 +125,8 @@ class Sdg1311(ix.IndicatorProcess):
                                        time=inputs.hazard_datetime, time_field="hazard_datetime")  # fmt: skip
         return ix.plan_indicator(inputs, cube, **reads)
 
-    def graph(self, plan: ix.IndicatorPlan, cube: Cube) -> ix.Graph:
+    def graph(self, plan: _Plan, cube: Cube) -> ix.Graph:
         inputs, read, n = plan.inputs, plan.reads["population"], plan.n_units
-        assert isinstance(inputs, Sdg1311Inputs)
         population = read.load(cube, area=plan.region.load_area())[
             read.bands["population_band"]
         ].isel(time=-1, drop=True)
@@ -150,7 +139,7 @@ class Sdg1311(ix.IndicatorProcess):
             when=ix.mid_year(_reference_year(plan)), message="laying the hazard over the population",
         )  # fmt: skip
 
-    def report(self, plan: ix.IndicatorPlan, outputs: ix.Outputs) -> ix.Report:
+    def report(self, plan: _Plan, outputs: ix.Outputs) -> ix.Report:
         persons, hazard_km2 = outputs.tables["persons"], outputs.tables["hazard"][:, 0]
         table = SummaryTable(
             indicator="13.1.1", series="VC_DSR_DAFF", unit_measure="PER_100000_POP", value_field="affected_per_100k",
@@ -160,7 +149,7 @@ class Sdg1311(ix.IndicatorProcess):
         return ix.Report(table, {"total": {k: ix.clean(v[0]) for k, v in total.items()}})
 
 
-def _reference_year(plan: ix.IndicatorPlan) -> int:
+def _reference_year(plan: _Plan) -> int:
     """The hazard's last year with data, or the population year for a hazard polygon."""
     hazard = plan.reads.get("hazard")
     return hazard.years[-1] if hazard is not None else plan.reads["population"].years[-1]

@@ -292,7 +292,7 @@ def test_median_of_three_years_over_a_bbox_with_band_aliases(demo, build_process
         ({"expression": "blue2 - red"}, "uses 'blue2', not a band"),
         (
             {"expression": NDVI, "datetime": "1990"},
-            "input 'datetime': product 'sr_annual' has no data for datetime '1990'",
+            "input 'datetime': product 'sr_annual' has no datasets for datetime '1990'",
         ),
         ({"expression": NDVI, "product": "nope"}, "unknown product 'nope'"),
         ({"expression": NDVI, "bbox": [0, 0, 40, 40]}, "more than this server's limit"),
