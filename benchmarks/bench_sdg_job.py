@@ -22,8 +22,8 @@ from _common import demo_data_dir
 from distributed import Client, LocalCluster
 
 from sdgcube.processes.executor import load_processor, submit_job
-from sdgcube.processes.jobs import job_store
 from sdgcube.processes.registry import PROCESSES
+from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
 
 
@@ -36,17 +36,16 @@ def _run(settings: Settings, process: str, inputs: dict, workers: int) -> tuple[
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         run_settings = settings.model_copy(update={"dask_address": cluster.scheduler_address})
-        with Client(cluster) as client:
+        with Client(cluster) as client, Services.build(run_settings) as services:
             client.run(lambda: None)
-            store = job_store(run_settings)
             job_id = str(uuid.uuid4())
-            parsed = load_processor(PROCESSES[process]).parse(inputs).model_dump(mode="json")
-            store.add(job_id, process, parsed)
+            plan = load_processor(PROCESSES[process]).prepare(inputs, services.cube)
+            services.jobs.add(job_id, process, plan.inputs.model_dump(mode="json"))
             start = time.perf_counter()
-            submit_job(run_settings, job_id, PROCESSES[process], parsed).result()
+            submit_job(services, job_id, PROCESSES[process], plan).result()
             elapsed = time.perf_counter() - start
             peak = max(client.run(_peak_rss_mib).values())
-    record = store.get(job_id)
+            record = services.jobs.get(job_id)
     assert record is not None
     return elapsed, peak, f"{record.status}: {record.message}"
 
