@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 from pyproj import Geod
 from shapely.errors import ShapelyError
+from shapely import clip_by_rect, segmentize
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -67,9 +68,18 @@ class AreaInputs(BaseModel):
 
 
 def geodesic_km2(region: BaseGeometry) -> float:
-    """Area of a WGS 84 geometry on the ellipsoid, km²."""
-    area_m2, _ = _GEOD.geometry_area_perimeter(region)
-    return abs(area_m2) / 1e6
+    """Area of a WGS 84 geometry on the ellipsoid, km², clipped to valid coordinates.
+
+    Geodesic edges are not parallels and a ring spanning 360° folds onto itself (a world bbox
+    measured 0 km²), so measure 90°-wide strips with edges densified to 1°.
+    """
+    total_m2 = 0.0
+    for west in range(-180, 180, 90):
+        strip = clip_by_rect(region, west, -90, west + 90, 90)
+        if not strip.is_empty:
+            area_m2, _ = _GEOD.geometry_area_perimeter(segmentize(strip, 1.0))
+            total_m2 += abs(area_m2)
+    return total_m2 / 1e6
 
 
 def job_area_km2(area: AreaInputs, cube: Cube, product: str) -> float:

@@ -184,3 +184,12 @@ def test_check_job_area_against_the_limit(limit, refused):
         match=f"the job covers 12,309 km², more than this server's limit of {limit:,} km²",
     ):
         check_job_area(area, cube, "sr")
+
+
+def test_world_bbox_measures_the_whole_earth() -> None:
+    from shapely.geometry import box
+
+    from sdgcube.processes.area import geodesic_km2
+
+    assert abs(geodesic_km2(box(-180, -90, 180, 90)) - 510.07e6) < 0.1e6
+    assert abs(geodesic_km2(box(0, 0, 1, 1)) - 12308.8) < 1
