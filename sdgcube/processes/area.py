@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 from pyproj import Geod
-from shapely.errors import ShapelyError
 from shapely import clip_by_rect, segmentize
+from shapely.errors import ShapelyError
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
