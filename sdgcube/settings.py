@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the server listens on")
     port: int = Field(5000, ge=1, le=65535, description="Port the server listens on")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Origins whose pages may read GET/HEAD responses; CORS never allows writes",
+    )
     public_url: str | None = Field(
         None,
         description="URL clients reach the server at (behind a proxy); http://host:port if unset",

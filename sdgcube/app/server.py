@@ -68,6 +68,16 @@ async def _watch(publisher: Publisher) -> None:
             _LOG.exception("refreshing the published collections failed; retrying")
 
 
+def cors_middleware(settings: Settings) -> Middleware:
+    """Reads only: a page on another origin must never start or dismiss jobs through CORS."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD"],
+        expose_headers=["*"],
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The server for these settings (from the environment and ``sdgcube.yaml`` when omitted)."""
     services = Services.build(settings or Settings())
@@ -97,9 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=_routes(services, publisher, pygeoapi, mapproxy),
         middleware=[
-            Middleware(
-                CORSMiddleware, allow_origins=["*"], allow_methods=["*"], expose_headers=["*"]
-            ),
+            cors_middleware(services.settings),
             Middleware(PreferMiddleware),
         ],
         lifespan=lifespan,
