@@ -7,6 +7,7 @@ request can never reach Python's builtins or attributes.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,7 +50,15 @@ class BandExpression:
     bands: tuple[str, ...]
 
     def evaluate(self, bands: Mapping[str, xr.DataArray]) -> xr.DataArray:
-        return _evaluate(self.tree.body, bands)
+        """The expression's value on the grid of its bands; NaN (nodata) wherever one of them is
+        NaN, comparisons and where() included, which would otherwise turn nodata into 0 or 1."""
+        value = _evaluate(self.tree.body, bands)
+        template = bands[self.bands[0]]
+        valid = functools.reduce(operator.and_, (bands[name].notnull() for name in self.bands))
+        masked = xr.DataArray(value).where(valid)
+        # xr.where drops coordinate attributes, among them the CRS of ``spatial_ref``.
+        grid = {name: coord for name, coord in template.coords.items() if name not in template.dims}
+        return masked.assign_coords(grid)
 
 
 def _check(node: ast.AST, names: set[str], allowed: set[str]) -> None:
@@ -99,6 +108,8 @@ def parse_expression(text: str, bands: set[str]) -> BandExpression:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise InvalidRequest(f"expression {text!r} is not valid: {exc.msg}") from None
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\\ud800") has no UTF-8 form to parse
+        raise InvalidRequest(f"expression {text!r} is not valid Unicode text") from None
     except (RecursionError, MemoryError):
         raise InvalidRequest("expression is nested too deeply") from None
     names: set[str] = set()

@@ -269,6 +269,20 @@ def test_ndvi_is_registered_with_its_lineage(demo, build_processor):
 
 
 @pytest.mark.slow
+def test_a_where_mask_is_registered_with_nodata_kept(demo, build_processor):
+    """`where(red > 0.1, 1, 0)` once failed: xr.where dropped the CRS of the grid."""
+    cube, _ = demo
+    _, document = build_processor(BandMath, "band-math").execute(
+        {"expression": "where(red > 0.1, 1, 0)", "datetime": "2020"}
+    )
+    _, red, _ = _scaled_bands(cube, "2020")
+    expected = np.where(np.isnan(red[0]), np.nan, (red[0] > 0.1).astype("float32"))
+    result = cube.load(document["collection"], chunks=None).value.values[0]
+    assert np.nansum(expected) > 0 and np.isnan(expected).any()
+    np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:All-NaN slice:RuntimeWarning")
 def test_median_of_three_years_over_a_bbox_with_band_aliases(demo, build_processor):
     cube, _ = demo

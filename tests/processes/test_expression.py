@@ -9,6 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 import xarray as xr
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_zeros
 
 from sdgcube.errors import InvalidRequest
 from sdgcube.processes.expression import parse_expression
@@ -180,13 +182,40 @@ def test_evaluate_matches_numpy(text, reference):
         "swir22": _array(_SWIR),
         "blue": _array(_RED * 0),
     }
+    expression = parse_expression(text, BANDS)
     with np.errstate(all="ignore"):
-        result = parse_expression(text, BANDS).evaluate(bands)
+        result = expression.evaluate(bands)
         expected = reference(_RED, _NIR, _SWIR)
+    # nodata in any band the expression reads is nodata in the result, comparisons included
+    read_nodata = np.any([np.isnan(bands[name].values) for name in expression.bands], axis=0)
+    expected = np.where(read_nodata, np.nan, expected)
     assert isinstance(result, xr.DataArray)
     assert result.dims == ("y", "x")
     np.testing.assert_array_equal(result.y, [30.0, 20.0, 10.0])
     np.testing.assert_array_equal(result.values, expected)  # NaN where numpy has NaN
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["where(red > 0.1, 1, 0)", "red > 0.1", "abs(red)", "sqrt(red)", "log(red)", "exp(red)",
+     "minimum(red, 0.3)", "maximum(red, 0.3)", "clip(red, 0, 0.3)", "where(red > 0.1, red, 0)"],
+)  # fmt: skip
+def test_every_function_keeps_the_grid_and_its_crs(text):
+    """`where(red > 0.1, 1, 0)` once lost the CRS of ``spatial_ref`` and failed the job."""
+    geobox = GeoBox.from_bbox((500_000, 0, 501_000, 1_000), "epsg:32633", resolution=250)
+    red = xr_zeros(geobox, dtype="float32") + 0.2
+    red[0, 0] = np.nan
+    with np.errstate(all="ignore"):
+        result = parse_expression(text, BANDS).evaluate({"red": red})
+    assert result.odc.geobox == geobox
+    assert np.isnan(result.values[0, 0])
+    assert np.isfinite(result.values.ravel()[1:]).all()
+
+
+@pytest.mark.parametrize("text", ["red\ud800", "\udfff"])
+def test_lone_surrogates_are_an_invalid_request(text):
+    with pytest.raises(InvalidRequest, match="not valid Unicode"):
+        parse_expression(text, BANDS)
 
 
 def test_nodata_propagates_through_ndvi():
