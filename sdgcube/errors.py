@@ -90,3 +90,11 @@ class UnknownJob(SdgcubeError, KeyError):
 
 class JobCancelled(SdgcubeError):
     """The job was dismissed while it ran; raised inside the job to stop its work."""
+
+
+class JobFailed(SdgcubeError, RuntimeError):
+    """A job whose inputs were accepted failed while it ran: the server's fault, not the request's."""
+
+    def __init__(self, job_id: str, message: str) -> None:
+        super().__init__(f"job {job_id} failed: {message}")
+        self.job_id = job_id

@@ -19,6 +19,7 @@ from sdgcube.errors import (
     IngestError,
     InvalidRequest,
     JobCancelled,
+    JobFailed,
     LimitExceeded,
     NoData,
     SdgcubeError,
@@ -53,6 +54,7 @@ ERROR_TABLE: dict[type[BaseException], OgcError] = {
     IngestError: _BAD,
     LimitExceeded: OgcError(400, "LimitExceeded"),
     JobCancelled: OgcError(409, "JobDismissed"),
+    JobFailed: OgcError(500, "ProcessFailed"),
     # rio-tiler's own errors, met while tiling.
     rt.TileOutsideBounds: _NOT_FOUND,
     rt.PointOutsideBounds: _NOT_FOUND,

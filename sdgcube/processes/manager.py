@@ -17,7 +17,14 @@ from pygeoapi.process.base import JobNotFoundError, JobResultNotFoundError, Proc
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
-from sdgcube.errors import ClusterUnavailable, InvalidRequest, NoData, SdgcubeError, UnknownProduct
+from sdgcube.errors import (
+    ClusterUnavailable,
+    InvalidRequest,
+    JobFailed,
+    NoData,
+    SdgcubeError,
+    UnknownProduct,
+)
 from sdgcube.ogc_errors import ogc_error
 from sdgcube.processes.base import CubeProcessor, Plan
 from sdgcube.processes.executor import cancel_job, job_dir, submit_job
@@ -132,7 +139,7 @@ class CubeJobManager(BaseManager):
         record = self.store.get(job_id)
         assert record is not None
         if record.status != JobStatus.successful.value:
-            failure = {"type": "process", "code": "ProcessFailed", "description": record.message}
-            return job_id, "application/json", failure, JobStatus.failed, None
+            # Inputs were refused with a 400 before the job existed: a failure now is internal.
+            raise InvalidProcessInput(JobFailed(job_id, record.message or record.status))
         mimetype, document = self.get_job_result(job_id)
         return job_id, mimetype, document, JobStatus.successful, None
