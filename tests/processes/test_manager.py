@@ -19,7 +19,7 @@ SYNC = RequestedProcessExecutionMode.wait
 class CrashingBandMath(BandMath):
     """Band-math whose run fails as a bug would, after its inputs were accepted."""
 
-    def run_plan(self, plan: Plan, ctx: JobContext):  # noqa: ARG002
+    def run_plan(self, plan: Plan, ctx: JobContext):
         raise ZeroDivisionError("a bug")
 
 
