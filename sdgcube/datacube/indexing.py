@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pystac
+import sqlalchemy as sa
 from datacube import Datacube
 from datacube.index.hl import Doc2Dataset
 from datacube.model import Product
@@ -42,6 +44,26 @@ def _product_measurements(definition: Product, item: pystac.Item) -> dict[str, s
             )
         mapping[name] = found
     return mapping
+
+
+INDEX_WRITE_LOCK = 0x5D6C_0BE0
+"""Key of the PostgreSQL advisory lock held by every transaction that adds products or datasets."""
+
+
+@contextmanager
+def index_write_transaction(dc: Datacube) -> Iterator[None]:
+    """One index transaction, taken in turn with every other writer's.
+
+    Adding a product builds its indexes under a table lock on the dataset table (``allow_table_lock``)
+    while other transactions insert datasets into it: run side by side, PostgreSQL aborts some of
+    them as deadlocked. The transaction-scoped advisory lock makes them wait for each other instead.
+    """
+    # Both ODC drivers hand the thread's transaction connection out only through this private API.
+    with dc.index.transaction(), dc.index._active_connection() as api:  # type: ignore[attr-defined]
+        api._connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": INDEX_WRITE_LOCK}
+        )
+        yield
 
 
 def index_item(dc: Datacube, item: pystac.Item, product: str | None = None) -> bool:

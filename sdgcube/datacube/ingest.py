@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pystac
 import rasterio
+import sqlalchemy as sa
 from datacube import Datacube
 from datacube.model import Product
 from datacube.utils.documents import InvalidDocException
@@ -29,7 +30,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from sdgcube.datacube.archive import AssetWriter, remove_dataset, write_dataset
 from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
 from sdgcube.datacube.eo3 import default_nodata, slug
-from sdgcube.datacube.indexing import index_item
+from sdgcube.datacube.indexing import index_item, index_write_transaction
 from sdgcube.datacube.stac_items import BandMeta, RasterAsset
 from sdgcube.errors import IngestError
 
@@ -281,6 +282,15 @@ def _add_new_product(dc: Datacube, doc: dict[str, Any]) -> None:
         raise IngestError(f"invalid product definition {doc['name']!r}: {exc}") from exc
 
 
+_INDEX_ATTEMPTS = 3
+_RETRYABLE = {"40P01", "40001"}
+"""PostgreSQL's deadlock_detected and serialization_failure: the transaction may simply run again."""
+
+
+def _pgcode(exc: sa.exc.OperationalError) -> str | None:
+    return getattr(exc.orig, "pgcode", None)
+
+
 def ingest_rasters(
     dc: Datacube, archive_dir: Path, requests: Sequence[IngestRequest], *, workers: int = 1
 ) -> list[IngestResult]:
@@ -303,11 +313,19 @@ def ingest_rasters(
             )
         )
     try:
-        with dc.index.transaction():
-            for doc in new_docs.values():
-                _add_new_product(dc, doc)
-            for p in todo:
-                index_item(dc, pystac.Item.from_file(str(written[p.dataset_id])), p.request.product)
+        for attempt in range(1, _INDEX_ATTEMPTS + 1):
+            try:
+                with index_write_transaction(dc):
+                    for doc in new_docs.values():
+                        _add_new_product(dc, doc)
+                    for p in todo:
+                        item = pystac.Item.from_file(str(written[p.dataset_id]))
+                        index_item(dc, item, p.request.product)
+                break
+            except sa.exc.OperationalError as exc:
+                # The lock orders our own writers; a writer outside it can still collide.
+                if _pgcode(exc) not in _RETRYABLE or attempt == _INDEX_ATTEMPTS:
+                    raise
     except BaseException:
         for path in written.values():
             remove_dataset(path)
