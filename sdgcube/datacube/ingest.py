@@ -27,7 +27,12 @@ from datacube.model import Product
 from datacube.utils.documents import InvalidDocException
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-from sdgcube.datacube.archive import AssetWriter, remove_dataset, write_dataset
+from sdgcube.datacube.archive import (
+    AssetWriter,
+    remove_abandoned_staging,
+    remove_dataset,
+    write_dataset,
+)
 from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
 from sdgcube.datacube.eo3 import default_nodata, slug
 from sdgcube.datacube.indexing import index_item, index_write_transaction
@@ -296,6 +301,7 @@ def ingest_rasters(
 ) -> list[IngestResult]:
     """Ingest validated rasters: COGs written by ``workers`` threads, then every new product and
     dataset indexed in one transaction (all or none: a failure removes the folders written)."""
+    remove_abandoned_staging(archive_dir)
     new_docs: dict[str, dict[str, Any]] = {}
     pending = [_pending(dc, request, new_docs) for request in requests]
     known = {
