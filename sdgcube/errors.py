@@ -61,6 +61,17 @@ class UnknownCollection(SdgcubeError, KeyError):
         return f"unknown collection {self.name!r}"
 
 
+class UnknownDataset(SdgcubeError, KeyError):
+    """A dataset id that the index does not hold."""
+
+    def __init__(self, identifier: str) -> None:
+        super().__init__(identifier)
+        self.identifier = identifier
+
+    def __str__(self) -> str:
+        return f"unknown dataset {self.identifier!r}"
+
+
 class InvalidRequest(SdgcubeError, ValueError):
     """A caller asked for something malformed: a bad bbox, time, CRS or parameter."""
 

@@ -24,6 +24,7 @@ from sdgcube.errors import (
     NoData,
     SdgcubeError,
     UnknownCollection,
+    UnknownDataset,
     UnknownJob,
     UnknownProduct,
 )
@@ -48,6 +49,7 @@ ERROR_TABLE: dict[type[BaseException], OgcError] = {
     ClusterUnavailable: OgcError(503, "ServiceUnavailable"),
     UnknownProduct: _NOT_FOUND,
     UnknownCollection: _NOT_FOUND,
+    UnknownDataset: _NOT_FOUND,
     UnknownJob: OgcError(404, "NoSuchJob"),
     NoData: _NOT_FOUND,
     InvalidRequest: _BAD,

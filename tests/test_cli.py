@@ -114,3 +114,29 @@ def test_run_refuses_bad_inputs_with_one_line(data_dir, args, fragment):
     done = run(data_dir, *args)
     assert done.returncode == 2
     assert fragment in done.stderr and done.stderr.strip().count("\n") == 0
+
+
+def test_remove_a_dataset_then_a_product(data_dir, make_raster):
+    for i, year in enumerate([2019, 2020]):
+        path = make_raster(np.full((6, 6), i, dtype="uint8"), name=f"gone{i}.tif")
+        added = run(
+            data_dir, "ingest", str(path), "--product", "to_remove", "--datetime", f"{year}-01-01"
+        )
+        assert added.returncode == 0, added.stderr
+    listed = run(data_dir, "datasets", "to_remove").stdout.splitlines()
+    first_id, first_uri = listed[0].split("\t")[0], listed[0].split("\t")[2]
+    done = run(data_dir, "datasets", "remove", first_id)
+    assert done.returncode == 0 and done.stdout.strip() == "removed 1 datasets", done.stderr
+    assert not Path(first_uri.removeprefix("file://")).exists()
+    assert len(run(data_dir, "datasets", "to_remove").stdout.splitlines()) == 1
+
+    done = run(data_dir, "products", "remove", "to_remove")
+    assert (
+        done.returncode == 0 and done.stdout.strip() == "removed product to_remove with 1 datasets"
+    )
+    assert "to_remove" not in run(data_dir, "products").stdout.split()
+    assert not (data_dir / "archive" / "to_remove").exists()
+    for args in (["products", "remove", "to_remove"], ["datasets", "remove", first_id]):
+        again = run(data_dir, *args)
+        assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1
+        assert again.stderr.startswith("sdgcube: error: unknown")

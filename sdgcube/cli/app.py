@@ -8,7 +8,6 @@ stacks cost seconds (benchmarks/bench_cli.py).
 from __future__ import annotations
 
 import json
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,13 +17,14 @@ import typer
 
 from sdgcube.cli.boundaries import boundaries
 from sdgcube.cli.errors import fail, user_errors
+from sdgcube.cli.listings import datasets_app, products_app
+from sdgcube.cli.options import DataDir, settings_for
 from sdgcube.cli.run import run
 from sdgcube.cli.serve import serve
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from sdgcube.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -35,19 +35,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="The index database.")
 app.add_typer(db_app, name="db")
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data folder (overrides SDGCUBE_DATA_DIR).", show_default=False
-    ),
-]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    from sdgcube.settings import Settings
-
-    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+app.add_typer(products_app, name="products")
+app.add_typer(datasets_app, name="datasets")
 
 
 def _progress() -> Progress:
@@ -72,7 +61,7 @@ def config(data_dir: DataDir = None) -> None:
     from sdgcube.settings import masked_config
 
     with user_errors():
-        print(json.dumps(masked_config(_settings(data_dir)), indent=2))
+        print(json.dumps(masked_config(settings_for(data_dir)), indent=2))
 
 
 @db_app.command("init")
@@ -81,7 +70,7 @@ def db_init(data_dir: DataDir = None) -> None:
     from sdgcube.datacube.index import init_index
 
     with user_errors():
-        settings = _settings(data_dir)
+        settings = settings_for(data_dir)
         dc = init_index(settings)
         count = len(list(dc.index.products.get_all()))
         print(
@@ -95,7 +84,7 @@ def db_status(data_dir: DataDir = None) -> None:
     from sdgcube.datacube.database import embedded_status
 
     with user_errors():
-        settings = _settings(data_dir)
+        settings = settings_for(data_dir)
         if settings.db_url is not None:
             print("external database (SDGCUBE_DB_URL); nothing embedded to report")
             return
@@ -110,7 +99,7 @@ def db_stop(data_dir: DataDir = None) -> None:
     from sdgcube.datacube.database import stop_embedded
 
     with user_errors():
-        print("stopped" if stop_embedded(_settings(data_dir)) else "not running")
+        print("stopped" if stop_embedded(settings_for(data_dir)) else "not running")
 
 
 @app.command("demo-data")
@@ -130,7 +119,7 @@ def demo_data(
     with user_errors():
         if size not in SIZES:
             raise fail(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
-        settings = _settings(data_dir)
+        settings = settings_for(data_dir)
         dc = init_index(settings)
         with _progress() as bar:
             task = bar.add_task(f"demo archive ({size})", total=None)
@@ -191,7 +180,7 @@ def ingest(
         missing = [str(path) for path in files if not path.is_file()]
         if missing:
             raise fail(f"not a file: {', '.join(missing)}")
-        settings = _settings(data_dir)
+        settings = settings_for(data_dir)
         dc = init_index(settings)
         infos = plan_ingest(dc, files, product, timestamp)
         with _progress() as bar:
@@ -226,40 +215,11 @@ def index_stac(
         items = list(read_items(source))
         if not items:
             raise fail(f"no STAC items found in {source}")
-        dc = init_index(_settings(data_dir))
+        dc = init_index(settings_for(data_dir))
         with _progress() as bar:
             task = bar.add_task("index STAC items", total=len(items))
             added = index_items(dc, items, product, progress=lambda n: bar.advance(task, n))
         print(f"{added} new datasets, {len(items) - added} already indexed")
-
-
-@app.command()
-def products(data_dir: DataDir = None) -> None:
-    """One product name per line; a summary follows on stderr."""
-    from sdgcube.datacube.database import product_counts, resolve_index
-
-    with user_errors():
-        counts = product_counts(resolve_index(_settings(data_dir)))
-    for product in counts:
-        print(product.name)
-    total = sum(product.datasets for product in counts)
-    print(f"{len(counts)} products, {total} datasets", file=sys.stderr)
-
-
-@app.command()
-def datasets(
-    product: Annotated[str, typer.Argument(help="Product name")],
-    time: Annotated[
-        str | None, typer.Option(help="Instant, period or start/end, e.g. 2000/2004")
-    ] = None,
-    data_dir: DataDir = None,
-) -> None:
-    """One dataset per line: id, time, location."""
-    from sdgcube.datacube.cube import open_cube
-
-    with user_errors(), open_cube(_settings(data_dir)) as cube:
-        for ds in cube.datasets(product, time=time):
-            print(f"{ds.id}\t{ds.center_time.isoformat()}\t{ds.uri}")
 
 
 app.command("boundaries")(boundaries)
