@@ -24,6 +24,7 @@ from sdgcube.tiles.errors import add_error_handlers
 from sdgcube.tiles.overviews import OverviewStore
 from sdgcube.tiles.reader import ProductReader, TileSource
 from sdgcube.tiles.render import colormaps, render_defaults
+from sdgcube.tiles.zoom_bounds import ZoomBoundsMiddleware
 
 __all__ = ["COLLECTION_PREFIX", "RENDER_DEFAULTS_TTL_S", "create_tiles_app"]
 
@@ -80,5 +81,6 @@ def create_tiles_app(settings: Settings, *, cube: Cube | None = None) -> FastAPI
         lambda product: render_defaults(cube, product), ttl=RENDER_DEFAULTS_TTL_S
     )
     app.add_middleware(RenderDefaultsMiddleware, defaults=defaults.get)
+    app.add_middleware(ZoomBoundsMiddleware)
     app.add_middleware(_RootAtMount)
     return app

@@ -329,3 +329,28 @@ def test_bbox_as_mapproxy_asks_for_it_is_drawn_with_the_defaults(client, demo):
     np.testing.assert_array_equal(via_bbox, via_tile)
     outside = client.get(f"/collections/land_cover/bbox/0,0,10000,10000/256x256.png?{query}")
     assert outside.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("/collections/land_cover/tiles/WebMercatorQuad?maxzoom=1000", "maxzoom=1000 is outside"),
+        ("/collections/land_cover/tiles/WebMercatorQuad?minzoom=-5", "minzoom=-5 is outside"),
+        ("/collections/land_cover/WebMercatorQuad/tilejson.json?maxzoom=25", "(0–24)"),
+        ("/collections/land_cover/WebMercatorQuad/tilejson.json?maxzoom=x", "not an integer"),
+        ("/collections/land_cover/WebMercatorQuad/WMTSCapabilities.xml?maxzoom=99", "maxzoom=99"),
+    ],
+)
+def test_zoom_levels_beyond_the_tile_matrix_set_are_refused(client, path, fragment):
+    """``maxzoom=1000`` once cost 18 s of CPU: the documents list every level up to it."""
+    response = client.get(path)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "InvalidParameterValue" and fragment in body["description"]
+
+
+def test_zoom_levels_within_the_tile_matrix_set_are_served(client):
+    body = client.get(
+        "/collections/land_cover/WebMercatorQuad/tilejson.json?minzoom=3&maxzoom=12"
+    ).json()
+    assert (body["minzoom"], body["maxzoom"]) == (3, 12)
