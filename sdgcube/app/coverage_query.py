@@ -96,6 +96,9 @@ def _bbox(params: Mapping[str, str], crs: CRS) -> tuple[float, float, float, flo
     if len(values) != 4:
         raise InvalidRequest(f"bbox {params['bbox']!r} must have 4 numbers: minx,miny,maxx,maxy")
     bbox = _east_north(values, crs)
+    if crs.is_geographic:
+        # Past the poles is nowhere: clip, as a job's area is, rather than fail to reproject.
+        bbox = (bbox[0], max(bbox[1], -90.0), bbox[2], min(bbox[3], 90.0))
     if not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
         raise InvalidRequest(f"bbox {params['bbox']!r} must have min < max on both axes")
     return bbox

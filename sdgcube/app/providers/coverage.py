@@ -195,8 +195,10 @@ class CubeCoverageProvider(BaseProvider):
         )
         time_range = (times[0].isoformat(), times[-1].isoformat())
         if query.scale_size is None and query.scale_factor is None:
+            # The box the limit was checked on (the request clipped to the data), not the request:
+            # a bbox reaching past the data would otherwise read far more than was allowed.
             area: dict[str, Any] = (
-                {"bbox": query.bbox, "bbox_crs": query.bbox_crs.to_wkt()} if query.bbox else {}
+                {"bbox": plan.bbox, "bbox_crs": self.crs} if query.bbox is not None else {}
             )
         elif query.scale_size is not None and query.bbox is not None:
             # A size asked for along the request's own axes means a grid in the request's CRS.
