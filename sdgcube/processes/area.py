@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 from pyproj import Geod
-from shapely import clip_by_rect, segmentize
+from shapely import clip_by_rect, make_valid, segmentize, unary_union
 from shapely.errors import ShapelyError
-from shapely.geometry import box, shape
+from shapely.geometry import box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from sdgcube.datacube.cube import Cube
@@ -39,7 +39,7 @@ class AreaInputs(BaseModel):
                 )
         if self.geometry is not None:
             try:
-                geom = shape(self.geometry)
+                geom = polygonal(shape(self.geometry))
             except (ShapelyError, ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise ValueError(f"geometry is not valid GeoJSON: {exc}") from None
             if geom.is_empty or geom.area == 0:
@@ -55,7 +55,7 @@ class AreaInputs(BaseModel):
         if self.bbox is not None:
             return box(*self.bbox)
         if self.geometry is not None:
-            return shape(self.geometry)
+            return polygonal(shape(self.geometry))
         return None
 
     def load_area(self) -> dict[str, Any]:
@@ -63,8 +63,19 @@ class AreaInputs(BaseModel):
         if self.bbox is not None:
             return {"bbox": self.bbox}
         if self.geometry is not None:
-            return {"geometry": self.geometry}
+            geom = shape(self.geometry)
+            return {"geometry": self.geometry if geom.is_valid else mapping(polygonal(geom))}
         return {}
+
+
+def polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """The area a geometry encloses, repaired: a self-intersecting ring (a bow tie) becomes the
+    polygons it outlines instead of an invalid shape that GEOS and ODC fail on."""
+    if geom.is_valid:
+        return geom
+    repaired = make_valid(geom)
+    parts = getattr(repaired, "geoms", [repaired])
+    return unary_union([part for part in parts if part.geom_type in ("Polygon", "MultiPolygon")])
 
 
 def geodesic_km2(region: BaseGeometry) -> float:

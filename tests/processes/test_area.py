@@ -8,9 +8,10 @@ from types import SimpleNamespace
 import pytest
 from odc.geo.geom import box as odc_box
 from pydantic import ValidationError
+from shapely.geometry import shape
 
 from sdgcube.errors import InvalidRequest, LimitExceeded
-from sdgcube.processes.area import AreaInputs, check_job_area, job_area_km2
+from sdgcube.processes.area import AreaInputs, check_job_area, geodesic_km2, job_area_km2
 from sdgcube.settings import Limits
 
 _A = 6378137.0
@@ -193,3 +194,28 @@ def test_world_bbox_measures_the_whole_earth() -> None:
 
     assert abs(geodesic_km2(box(-180, -90, 180, 90)) - 510.07e6) < 0.1e6
     assert abs(geodesic_km2(box(0, 0, 1, 1)) - 12308.8) < 1
+
+
+BOW_TIE = {"type": "Polygon", "coordinates": [[[177.9, -17.6], [177.95, -17.65], [177.95, -17.6],
+                                               [177.9, -17.65], [177.9, -17.6]]]}  # fmt: skip
+
+
+def test_a_self_intersecting_polygon_is_repaired_into_the_area_it_outlines():
+    area = AreaInputs(geometry=BOW_TIE)
+    repaired = area.shape()
+    assert repaired.is_valid and repaired.geom_type == "MultiPolygon" and len(repaired.geoms) == 2
+    # two triangles, each a quarter of the 0.05° x 0.05° square
+    square = geodesic_km2(shape({"type": "Polygon", "coordinates": [[[177.9, -17.6], [177.95, -17.6],
+                                 [177.95, -17.65], [177.9, -17.65], [177.9, -17.6]]]}))  # fmt: skip
+    assert geodesic_km2(repaired) == pytest.approx(square / 2, rel=1e-3)
+    assert shape(area.load_area()["geometry"]).is_valid
+
+
+@pytest.mark.slow
+def test_band_math_over_a_self_intersecting_polygon_runs(demo, build_processor):
+    from sdgcube.processes.band_math import BandMath
+
+    _, document = build_processor(BandMath, "band-math").execute(
+        {"expression": "nir08 - red", "datetime": "2020", "geometry": BOW_TIE}
+    )
+    assert document["collection"].startswith("bandmath_")
