@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from affine import Affine
 
 from sdgcube.datacube.products import builtin_product_names
 
@@ -68,6 +69,18 @@ def test_ingest_outside_raster_and_refuse_corrupt_one(data_dir, make_raster, tmp
     assert len(bad.stderr.strip().splitlines()) == 1
     assert run(data_dir, "products").stderr == before.stderr
     assert len(run(data_dir, "datasets", "rainfall").stdout.splitlines()) == 1
+
+
+def test_ingest_refuses_bounds_off_the_earth(data_dir, make_raster):
+    data = np.ones((50, 100), dtype="float32")
+    off_earth = make_raster(data, transform=Affine(20, 0, -1000, 0, -20, 500), name="off.tif")
+    done = run(
+        data_dir, "ingest", str(off_earth), "--product", "ext_off", "--datetime", "2022-03-01"
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("sdgcube: error:") and "outside the Earth" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "ext_off" not in run(data_dir, "products").stdout.split()
 
 
 def test_unknown_product_and_bad_size_exit_2(data_dir):

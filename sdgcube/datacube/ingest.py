@@ -100,6 +100,32 @@ def _tagged_time(tags: dict[str, str]) -> datetime | None:
         return None
 
 
+# Geographic bounds may overshoot ±180/±90 by half a pixel or rounding; more is not the Earth.
+_GEOGRAPHIC_TOLERANCE = 1.0
+
+
+def _check_georeferencing(path: Path, src: Any) -> None:
+    """Refuse georeferencing no renderer can use: it would stop publication of every product."""
+    x_res, y_res = src.transform.a, src.transform.e
+    if not (np.isfinite(x_res) and np.isfinite(y_res)) or x_res == 0 or y_res == 0:
+        raise IngestError(f"{path} has an unusable pixel size {x_res}, {y_res}")
+    bounds = tuple(src.bounds)
+    if not all(np.isfinite(bounds)):
+        raise IngestError(f"{path} has non-finite bounds {bounds}")
+    if src.crs.is_geographic:
+        left, bottom, right, top = bounds
+        lon, lat = 180 + _GEOGRAPHIC_TOLERANCE, 90 + _GEOGRAPHIC_TOLERANCE
+        if (
+            min(left, right) < -lon
+            or max(left, right) > lon
+            or min(bottom, top) < -lat
+            or max(bottom, top) > lat
+        ):
+            raise IngestError(
+                f"{path} has bounds {bounds} outside the Earth for geographic {src.crs.to_string()}"
+            )
+
+
 def inspect_raster(path: Path) -> RasterInfo:
     """Open, check and fully decode a raster; raise IngestError saying what is wrong with it."""
     try:
@@ -116,6 +142,7 @@ def inspect_raster(path: Path) -> RasterInfo:
                 raise IngestError(f"{path} has no coordinate reference system")
             if len(set(src.dtypes)) > 1:
                 raise IngestError(f"{path} mixes band data types {sorted(set(src.dtypes))}")
+            _check_georeferencing(path, src)
             for _, window in src.block_windows(1):
                 src.read(window=window)
             names = [slug(d) if d else "" for d in src.descriptions]

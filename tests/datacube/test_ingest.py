@@ -120,6 +120,7 @@ def _corrupt(path: Path) -> Path:
         ("wrong_dtype", "stores"),
         ("no_time", "no acquisition time"),
         ("bad_name", "product name"),
+        ("off_earth", "outside the Earth"),
     ],
 )
 def test_bad_input_changes_nothing(empty_cube, make_raster, case, message):
@@ -136,6 +137,10 @@ def test_bad_input_changes_nothing(empty_cube, make_raster, case, message):
         path, product = make_raster(data.astype(np.float64)), "soil_organic_carbon"
     elif case == "no_time":
         path, product, when = make_raster(data), "ext_untimed", None
+    elif case == "off_earth":
+        # EPSG:4326 bounds -1000,-500,1000,500: indexed, it stopped MapProxy and so the server.
+        off_earth = Affine(2000 / 300, 0, -1000, 0, -1000 / 300, 500)
+        path, product = make_raster(data, transform=off_earth), "ext_off_earth"
     else:
         path, product = make_raster(data), "Bad-Name"
     before_files, before_counts = _archive_files(empty_cube), _counts(empty_cube)
