@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import unquote
 
 import anyio.to_thread
@@ -170,7 +171,8 @@ def _routes(
         Route("/jobs", HtmlOr(jobs, pygeoapi.endpoint(processes.get_jobs))),
         Route("/jobs/{job_id}", dismiss, methods=["DELETE"]),
         Route("/jobs/{job_id}/outputs/{name}", output),
-        Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"))),
+        Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
+                                                 archive_dir=services.settings.archive_dir)),
         Mount("/tiles", WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube))),
         Mount("/mapproxy", mapproxy),
         *pygeoapi.routes(published),
@@ -178,17 +180,37 @@ def _routes(
 
 
 class StacPathGuard:
-    """pygeoapi's STAC browser answers 500 for paths that climb out of the archive: make them 404."""
+    """Only catalog entries that exist reach pygeoapi's STAC browser, which answers 500 for the rest:
+    paths climbing out of the archive and missing files are 404. Its own links name item files
+    without their ``.json`` (``…/<id>/item``): those are served as the file they name."""
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, *, archive_dir: Path) -> None:
         self.endpoint = endpoint
+        self.archive_dir = archive_dir
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if ".." in unquote(scope["path"]).split("/"):
+        path = self._existing(unquote(scope["path_params"]["path"]))
+        if path is None:
             await ogc_exception(404, "NotFound", "no such catalog entry")(scope, receive, send)
             return
+        scope = {**scope, "path_params": {**scope["path_params"], "path": path}}
         response = await self.endpoint(Request(scope, receive))
         await response(scope, receive, send)
+
+    def _existing(self, path: str) -> str | None:
+        parts = [part for part in path.split("/") if part]
+        if ".." in parts or "\x00" in path:
+            return None
+        if len(parts) < 2 or parts[0] != "archive":
+            return path  # the catalog root and other resources: pygeoapi answers those
+        target = self.archive_dir.joinpath(*parts[1:])
+        if target.exists():
+            return path
+        return (
+            f"{path.rstrip('/')}.json"
+            if target.with_name(f"{target.name}.json").is_file()
+            else None
+        )
 
 
 class HtmlOr:

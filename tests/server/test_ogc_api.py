@@ -215,3 +215,27 @@ def test_gdal_ogcapi_driver_reads_a_collection(served_demo, server, tmp_path) ->
     with rasterio.open(out) as src:
         values = src.read(1)
     assert set(np.unique(values)) <= set(range(8)) and (values > 0).mean() > 0.5
+
+
+def test_every_link_of_the_stac_browser_answers(http: httpx.Client, server) -> None:
+    """The browser's own links to items (``…/<id>/item``, the file without ``.json``) answered 500
+    for every product; so did raw ``.json`` links and missing entries."""
+    todo, seen, failures = [f"{server.url}/stac?f=json"], set(), []
+    while todo and len(seen) < 600:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = http.get(url)
+        if response.status_code != 200:
+            failures.append((response.status_code, url))
+            continue
+        if "json" not in response.headers.get("content-type", ""):
+            continue
+        document = response.json()
+        todo += [link["href"] for link in document.get("links", [])
+                 if link["href"].startswith(f"{server.url}/stac/")]  # fmt: skip
+    assert len(seen) > 100 and any(url.endswith("/item") for url in seen)
+    assert failures == []
+    missing = http.get("/stac/archive/sr_annual/2020/no-such-dataset")
+    assert missing.status_code == 404 and missing.json()["code"] == "NotFound"
