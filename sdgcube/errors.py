@@ -16,10 +16,12 @@ __all__ = [
     "JobCancelled",
     "LimitExceeded",
     "NoData",
+    "PayloadTooLarge",
     "SdgcubeError",
     "UnknownCollection",
     "UnknownJob",
     "UnknownProduct",
+    "UnsupportedMediaType",
 ]
 
 
@@ -90,3 +92,11 @@ class UnknownJob(SdgcubeError, KeyError):
 
 class JobCancelled(SdgcubeError):
     """The job was dismissed while it ran; raised inside the job to stop its work."""
+
+
+class PayloadTooLarge(InvalidRequest):
+    """A request body larger than ``max_body_bytes``."""
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """A request body in a media type the endpoint does not accept."""

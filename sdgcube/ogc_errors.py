@@ -21,10 +21,12 @@ from sdgcube.errors import (
     JobCancelled,
     LimitExceeded,
     NoData,
+    PayloadTooLarge,
     SdgcubeError,
     UnknownCollection,
     UnknownJob,
     UnknownProduct,
+    UnsupportedMediaType,
 )
 
 __all__ = ["ERROR_TABLE", "INTERNAL", "OgcError", "exception_document", "ogc_error"]
@@ -53,6 +55,8 @@ ERROR_TABLE: dict[type[BaseException], OgcError] = {
     IngestError: _BAD,
     LimitExceeded: OgcError(400, "LimitExceeded"),
     JobCancelled: OgcError(409, "JobDismissed"),
+    PayloadTooLarge: OgcError(413, "PayloadTooLarge"),
+    UnsupportedMediaType: OgcError(415, "UnsupportedMediaType"),
     # rio-tiler's own errors, met while tiling.
     rt.TileOutsideBounds: _NOT_FOUND,
     rt.PointOutsideBounds: _NOT_FOUND,
