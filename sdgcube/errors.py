@@ -16,10 +16,12 @@ __all__ = [
     "JobCancelled",
     "LimitExceeded",
     "NoData",
+    "PayloadTooLarge",
     "SdgcubeError",
     "UnknownCollection",
     "UnknownJob",
     "UnknownProduct",
+    "UnsupportedMediaType",
 ]
 
 
@@ -109,3 +111,11 @@ class JobFailed(SdgcubeError, RuntimeError):
     def __init__(self, job_id: str, message: str) -> None:
         super().__init__(f"job {job_id} failed: {message}")
         self.job_id = job_id
+
+
+class PayloadTooLarge(InvalidRequest):
+    """A request body larger than ``max_body_bytes``."""
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """A request body in a media type the endpoint does not accept."""

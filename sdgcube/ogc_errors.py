@@ -22,11 +22,13 @@ from sdgcube.errors import (
     JobFailed,
     LimitExceeded,
     NoData,
+    PayloadTooLarge,
     SdgcubeError,
     UnknownCollection,
     UnknownDataset,
     UnknownJob,
     UnknownProduct,
+    UnsupportedMediaType,
 )
 
 __all__ = ["ERROR_TABLE", "INTERNAL", "OgcError", "exception_document", "ogc_error"]
@@ -57,6 +59,8 @@ ERROR_TABLE: dict[type[BaseException], OgcError] = {
     LimitExceeded: OgcError(400, "LimitExceeded"),
     JobCancelled: OgcError(409, "JobDismissed"),
     JobFailed: OgcError(500, "ProcessFailed"),
+    PayloadTooLarge: OgcError(413, "PayloadTooLarge"),
+    UnsupportedMediaType: OgcError(415, "UnsupportedMediaType"),
     # rio-tiler's own errors, met while tiling.
     rt.TileOutsideBounds: _NOT_FOUND,
     rt.PointOutsideBounds: _NOT_FOUND,

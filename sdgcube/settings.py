@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         description="URL clients reach the server at (behind a proxy); http://host:port if unset",
     )
     limits: Limits = Field(default_factory=Limits)
+    max_body_bytes: int = Field(10_000_000, gt=0, description="Largest request body accepted (413)")
+    max_json_depth: int = Field(
+        64, gt=0, description="Deepest JSON nesting a request body may have"
+    )
     watch_interval_s: float = Field(
         2.0,
         gt=0,

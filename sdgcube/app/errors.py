@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from sdgcube.ogc_errors import exception_document, ogc_error
 
-__all__ = ["error_response", "ogc_exception"]
+_HTTP_CODES = {404: "NotFound", 405: "OperationNotSupported"}
+
+__all__ = ["error_response", "http_exception", "ogc_exception"]
 
 
 def ogc_exception(status: int, code: str, description: str) -> JSONResponse:
@@ -17,3 +21,12 @@ def ogc_exception(status: int, code: str, description: str) -> JSONResponse:
 def error_response(exc: Exception) -> JSONResponse:
     found = ogc_error(exc)
     return ogc_exception(found.status, found.code, str(exc))
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (with its ``Allow`` header) as OGC exception documents."""
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "InvalidParameterValue")
+    response = ogc_exception(exc.status_code, code, exc.detail)
+    response.headers.update(exc.headers or {})
+    return response

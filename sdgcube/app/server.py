@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -29,7 +30,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from sdgcube.app.coverage_routes import coverage_description, coverage_response, wants_html
-from sdgcube.app.errors import ogc_exception
+from sdgcube.app.errors import http_exception, ogc_exception
+from sdgcube.app.guard import RequestGuard
 from sdgcube.app.hosts import MapProxyHost
 from sdgcube.app.jobs_routes import dismiss_job, job_output, jobs_list
 from sdgcube.app.ogc_config import pygeoapi_config
@@ -109,8 +111,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=_routes(services, publisher, pygeoapi, mapproxy),
         middleware=[
             cors_middleware(services.settings),
+            Middleware(RequestGuard, settings=services.settings),
             Middleware(PreferMiddleware),
         ],
+        exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )
     app.state.services = services
@@ -161,14 +165,28 @@ def _routes(
             request.path_params["job_id"], pygeoapi.api.manager, services.jobs, base_url
         )
 
+    def unless_dismissed(endpoint: Endpoint) -> Endpoint:
+        """pygeoapi answers 500 for the results of a dismissed job: there are none."""
+
+        async def results(request: Request) -> Response:
+            job_id = request.path_params["job_id"]
+            record = await run_in_threadpool(services.jobs.get, job_id)
+            if record is None or record.status == "dismissed":
+                return ogc_exception(404, "NoSuchJob", f"job {job_id!r} has no results")
+            return await endpoint(request)
+
+        return results
+
     coverage_html = pygeoapi.endpoint(
         coverages.get_collection_coverage, "collection_id", validate=False
     )
     return [
-        Route("/collections/{collection_id}/coverage", HtmlOr(coverage, published(coverage_html))),
+        Route("/collections/{collection_id}/coverage", HtmlOr(coverage, published(coverage_html)),
+              methods=["GET", "HEAD"]),
         Route("/collections/{collection_id}/coverage/domainset", description("domainset")),
         Route("/collections/{collection_id}/coverage/rangetype", description("rangetype")),
-        Route("/jobs", HtmlOr(jobs, pygeoapi.endpoint(processes.get_jobs))),
+        Route("/jobs", HtmlOr(jobs, pygeoapi.endpoint(processes.get_jobs)), methods=["GET", "HEAD"]),
+        Route("/jobs/{job_id}/results", unless_dismissed(pygeoapi.endpoint(processes.get_job_result, "job_id"))),
         Route("/jobs/{job_id}", dismiss, methods=["DELETE"]),
         Route("/jobs/{job_id}/outputs/{name}", output),
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
