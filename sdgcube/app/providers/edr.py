@@ -56,7 +56,7 @@ class CubeEDRProvider(BaseEDRProvider):
         try:
             data = self.services.cube.load(
                 self.data, geometry=mapping(geometry), time=datetime_, measurements=names,
-                mask_nodata=True, chunks=None,
+                mask_nodata=True, chunks={},
             )  # fmt: skip
         except NoData as exc:
             raise ProviderNoDataError(user_msg=str(exc)) from None
@@ -70,7 +70,8 @@ class CubeEDRProvider(BaseEDRProvider):
                 user_msg=str(LimitExceeded(f"the query reads {values * len(names):,} values, more than this "
                                            f"server's limit of {self.services.settings.limits.max_pixels:,}"))
             )  # fmt: skip
-        return data
+        # Lazy until here: the limit is checked on the grid's size before a single pixel is read.
+        return data.compute()
 
     def position(self, wkt: BaseGeometry, datetime_: str | None = None, select_properties: list[str] | None = None,
                  **kwargs: Any) -> dict[str, Any]:  # fmt: skip
