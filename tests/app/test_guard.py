@@ -1,0 +1,46 @@
+"""The request guard: body caps apply to streamed bodies too, and the endpoint sees the body."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from sdgcube.app.guard import RequestGuard
+from sdgcube.settings import Settings
+
+
+def _client(tmp_path: Path) -> TestClient:
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse(await request.json())
+
+    settings = Settings(data_dir=tmp_path, max_body_bytes=100, max_json_depth=3)
+    app = Starlette(routes=[Route("/processes/p/execution", echo, methods=["POST"])],
+                    middleware=[Middleware(RequestGuard, settings=settings)])  # fmt: skip
+    return TestClient(app)
+
+
+def _chunks(total: int) -> Iterator[bytes]:
+    yield b'{"a": "'
+    yield b"x" * total
+    yield b'"}'
+
+
+def test_a_streamed_body_over_the_cap_is_413(tmp_path: Path) -> None:
+    response = _client(tmp_path).post("/processes/p/execution", content=_chunks(200),
+                                      headers={"Content-Type": "application/json"})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["code"] == "PayloadTooLarge"
+
+
+def test_a_body_within_the_caps_reaches_the_endpoint(tmp_path: Path) -> None:
+    client = _client(tmp_path)
+    assert client.post("/processes/p/execution", json={"a": [1]}).json() == {"a": [1]}
+    deep = client.post("/processes/p/execution", json={"a": [[1]]})
+    assert deep.status_code == 400 and "deeper than 3" in deep.json()["description"]
