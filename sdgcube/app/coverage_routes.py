@@ -6,6 +6,7 @@ as GDAL's OGCAPI driver sends it. HTML is left to pygeoapi's coverage page.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,8 +18,9 @@ from sdgcube.app.errors import error_response, ogc_exception
 from sdgcube.app.providers.coverage import CubeCoverageProvider
 from sdgcube.errors import SdgcubeError
 
-__all__ = ["coverage_description", "coverage_response", "wants_html"]
+__all__ = ["checked_query", "coverage_description", "coverage_response", "wants_html"]
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 _ACCEPT = (("tiff", "tif"), ("netcdf", "nc"), ("json", "json"))
 
 
@@ -32,6 +34,20 @@ def _default_format(accept: str) -> str:
 def wants_html(request: Request) -> bool:
     f = request.query_params.get("f")
     return f == "html" or (f is None and "text/html" in request.headers.get("accept", ""))
+
+
+def checked_query(html: Endpoint) -> Endpoint:
+    """pygeoapi's coverage page parses bbox and friends itself and answers 500 for malformed ones:
+    the page is asked for only once our parser accepts the query."""
+
+    async def page(request: Request) -> Response:
+        try:
+            parse_coverage_query(request.query_params)
+        except SdgcubeError as exc:
+            return error_response(exc)
+        return await html(request)
+
+    return page
 
 
 async def coverage_response(request: Request, provider_def: dict[str, Any] | None) -> Response:

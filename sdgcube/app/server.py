@@ -29,7 +29,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from sdgcube.app.coverage_routes import coverage_description, coverage_response, wants_html
+from sdgcube.app.coverage_routes import (
+    checked_query,
+    coverage_description,
+    coverage_response,
+    wants_html,
+)
 from sdgcube.app.errors import http_exception, ogc_exception
 from sdgcube.app.guard import RequestGuard
 from sdgcube.app.hosts import MapProxyHost
@@ -181,7 +186,7 @@ def _routes(
         coverages.get_collection_coverage, "collection_id", validate=False
     )
     return [
-        Route("/collections/{collection_id}/coverage", HtmlOr(coverage, published(coverage_html)),
+        Route("/collections/{collection_id}/coverage", HtmlOr(coverage, checked_query(published(coverage_html))),
               methods=["GET", "HEAD"]),
         Route("/collections/{collection_id}/coverage/domainset", description("domainset")),
         Route("/collections/{collection_id}/coverage/rangetype", description("rangetype")),

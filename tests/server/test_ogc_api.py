@@ -239,3 +239,10 @@ def test_every_link_of_the_stac_browser_answers(http: httpx.Client, server) -> N
     assert failures == []
     missing = http.get("/stac/archive/sr_annual/2020/no-such-dataset")
     assert missing.status_code == 404 and missing.json()["code"] == "NotFound"
+
+
+@pytest.mark.parametrize("bbox", ["a,b", "1,2,3", "3,0,1,1"])
+def test_the_coverage_html_page_refuses_a_bad_bbox(http: httpx.Client, bbox: str) -> None:
+    """pygeoapi's page parses the bbox itself and answered 500."""
+    page = http.get("/collections/sr_annual/coverage", params={"f": "html", "bbox": bbox})
+    assert page.status_code == 400 and page.json()["code"] == "InvalidParameterValue"
