@@ -16,6 +16,7 @@ from a2wsgi import WSGIMiddleware
 from starlette.types import Receive, Scope, Send
 
 from sdgcube.datacube.cog import atomic_path
+from sdgcube.tiles.mapproxy_errors import client_errors
 
 __all__ = ["MapProxyHost", "write_yaml"]
 
@@ -47,8 +48,8 @@ class MapProxyHost:
         if not config["layers"]:
             self._wsgi = None
             return
-        self._wsgi = make_wsgi_app(
-            str(self.config_path), ignore_config_warnings=True, reloader=False
+        self._wsgi = client_errors(
+            make_wsgi_app(str(self.config_path), ignore_config_warnings=True, reloader=False)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

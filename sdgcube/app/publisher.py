@@ -10,6 +10,7 @@ it before it is answered, so a result is served the moment its job reports succe
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,24 @@ class IndexState:
         datasets = {product.name: count for product, count in counts.items() if count > 0}
         layers = {layer.name: layer.updated for layer in services.vectors.list_layers()}
         return cls(datasets, layers)
+
+
+def unusable_extent(summary: ProductSummary) -> str | None:
+    """Why a product's extent cannot be published (MapProxy refuses the whole configuration)."""
+    if summary.bbox is None:
+        return None
+    west, south, east, north = summary.bbox
+    if not all(math.isfinite(v) for v in summary.bbox):
+        return f"non-finite extent {summary.bbox}"
+    # Half a pixel or rounding past the antimeridian or a pole is fine; more is not the Earth.
+    if (
+        min(west, east) < -181
+        or max(west, east) > 181
+        or min(south, north) < -91
+        or max(south, north) > 91
+    ):
+        return f"extent {summary.bbox} is outside the Earth"
+    return None
 
 
 class Publisher:
@@ -87,14 +106,29 @@ class Publisher:
         providers = self.pygeoapi.resources[name].get("providers", [])
         return next((p for p in providers if p["type"] == "coverage"), None)
 
+    def _summarise(self, name: str) -> ProductSummary | None:
+        summary = summarise_product(self.services.cube, name)
+        reason = unusable_extent(summary)
+        if reason:
+            _LOG.warning("product %s is not published: %s", name, reason)
+            return None
+        return summary
+
     def _apply(self, state: IndexState) -> None:
         old = self._state
         changed = [n for n, count in state.datasets.items() if old.datasets.get(n) != count]
         gone = [n for n in old.datasets if n not in state.datasets]
         for name in gone:
             self.summaries.pop(name, None)
-        for name in changed:
-            self.summaries[name] = summarise_product(self.services.cube, name)
+        for name in list(changed):
+            summary = self._summarise(name)
+            if summary is None:
+                # Left out, not fatal: one bad dataset must not stop the other products.
+                changed.remove(name)
+                if self.summaries.pop(name, None) is not None:
+                    gone.append(name)
+            else:
+                self.summaries[name] = summary
         updated = {name: product_resource(self.services, self.summaries[name]) for name in changed}
         layers = {
             layer.name: layer
