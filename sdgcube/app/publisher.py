@@ -27,6 +27,8 @@ from sdgcube.tiles.mapproxy_config import mapproxy_config
 __all__ = ["IndexState", "Publisher"]
 
 _LOG = logging.getLogger(__name__)
+# pygeoapi sets the root level to ERROR; a product left out must still be seen in the server's log.
+_LOG.setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """MapProxy's answers to client errors made 400s, as WMS and WMTS require.
 
 MapProxy renders every WMS exception report with HTTP 500, whether the client named an unknown
-layer or CRS or the renderer failed; and it does not check ``WIDTH``/``HEIGHT`` or the form of
-``TIME`` before rendering (``WIDTH=0`` crashed its PNG encoder). This WSGI wrapper refuses those
+layer or CRS or the renderer failed; and it does not check ``WIDTH``/``HEIGHT``, the form of
+``TIME`` or repeated parameters before rendering (``WIDTH=0`` crashed its PNG encoder). This WSGI wrapper refuses those
 parameters with a report and turns the exception reports of client errors into 400s; a report of
 a failed source ("Could not get…") stays a 500 because the fault is ours, not the client's.
 """
@@ -39,9 +39,14 @@ def _is_time(value: str) -> bool:
 
 def parameter_error(query: str) -> tuple[str, str | None] | None:
     """(message, WMS exception code) for a WMS parameter MapProxy would not refuse itself."""
-    params = {k.upper(): v for k, v in parse_qsl(query, keep_blank_values=True)}
+    pairs = [(k.upper(), v) for k, v in parse_qsl(query, keep_blank_values=True)]
+    params = dict(pairs)
     if params.get("SERVICE", "WMS").upper() != "WMS":
         return None
+    if len(params) < len(pairs):
+        # MapProxy joins repeats with commas; CRS=EPSG:3857&CRS=EPSG:4326 then crashed it.
+        repeated = sorted({k for k, _ in pairs if sum(1 for n, _ in pairs if n == k) > 1})
+        return f"parameters given more than once: {', '.join(repeated)}", None
     for name in ("WIDTH", "HEIGHT"):
         if name in params and not (params[name].isdigit() and int(params[name]) > 0):
             return f"{name} must be a positive integer, not {params[name]!r}", None

@@ -84,6 +84,12 @@ def test_wmts_client_errors_are_400_reports(client, change):
     assert response.status_code == 400 and "ows:ExceptionReport" in response.text
 
 
+def test_a_repeated_wms_parameter_is_a_400_report(client):
+    query = "&".join(f"{k}={v}" for k, v in GETMAP.items()) + "&CRS=EPSG:4326"
+    response = client.get(f"/mapproxy/service?{query}")
+    assert response.status_code == 400 and "more than once: CRS" in response.text
+
+
 def test_a_failed_source_stays_a_server_error():
     def mapproxy(environ, start_response):
         start_response("500 Internal Server Error", [("Content-Type", "text/xml")])
