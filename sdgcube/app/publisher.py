@@ -10,7 +10,6 @@ it before it is answered, so a result is served the moment its job reports succe
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sdgcube.app.hosts import MapProxyHost
 from sdgcube.app.ogc_config import archive_resource, layer_resource, product_resource
 from sdgcube.app.pygeoapi_host import PygeoapiHost
 from sdgcube.datacube.catalog import ProductSummary, summarise_product
+from sdgcube.datacube.extent import off_earth
 from sdgcube.processes.services import Services
 from sdgcube.tiles.mapproxy_config import mapproxy_config
 
@@ -49,20 +49,7 @@ class IndexState:
 
 def unusable_extent(summary: ProductSummary) -> str | None:
     """Why a product's extent cannot be published (MapProxy refuses the whole configuration)."""
-    if summary.bbox is None:
-        return None
-    west, south, east, north = summary.bbox
-    if not all(math.isfinite(v) for v in summary.bbox):
-        return f"non-finite extent {summary.bbox}"
-    # Half a pixel or rounding past the antimeridian or a pole is fine; more is not the Earth.
-    if (
-        min(west, east) < -181
-        or max(west, east) > 181
-        or min(south, north) < -91
-        or max(south, north) > 91
-    ):
-        return f"extent {summary.bbox} is outside the Earth"
-    return None
+    return None if summary.bbox is None else off_earth(summary.bbox)
 
 
 class Publisher:

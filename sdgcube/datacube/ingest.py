@@ -35,6 +35,7 @@ from sdgcube.datacube.archive import (
 )
 from sdgcube.datacube.cog import sha256_multihash, translate_to_cog
 from sdgcube.datacube.eo3 import default_nodata, slug
+from sdgcube.datacube.extent import off_earth
 from sdgcube.datacube.indexing import index_item, index_write_transaction
 from sdgcube.datacube.stac_items import BandMeta, RasterAsset
 from sdgcube.errors import IngestError
@@ -100,10 +101,6 @@ def _tagged_time(tags: dict[str, str]) -> datetime | None:
         return None
 
 
-# Geographic bounds may overshoot ±180/±90 by half a pixel or rounding; more is not the Earth.
-_GEOGRAPHIC_TOLERANCE = 1.0
-
-
 def _check_georeferencing(path: Path, src: Any) -> None:
     """Refuse georeferencing no renderer can use: it would stop publication of every product."""
     x_res, y_res = src.transform.a, src.transform.e
@@ -112,18 +109,9 @@ def _check_georeferencing(path: Path, src: Any) -> None:
     bounds = tuple(src.bounds)
     if not all(np.isfinite(bounds)):
         raise IngestError(f"{path} has non-finite bounds {bounds}")
-    if src.crs.is_geographic:
-        left, bottom, right, top = bounds
-        lon, lat = 180 + _GEOGRAPHIC_TOLERANCE, 90 + _GEOGRAPHIC_TOLERANCE
-        if (
-            min(left, right) < -lon
-            or max(left, right) > lon
-            or min(bottom, top) < -lat
-            or max(bottom, top) > lat
-        ):
-            raise IngestError(
-                f"{path} has bounds {bounds} outside the Earth for geographic {src.crs.to_string()}"
-            )
+    problem = off_earth(bounds) if src.crs.is_geographic else None
+    if problem is not None:
+        raise IngestError(f"{path}: {problem} for geographic {src.crs.to_string()}")
 
 
 def inspect_raster(path: Path) -> RasterInfo:
