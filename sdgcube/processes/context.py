@@ -91,8 +91,9 @@ class JobContext:
                 if self.done % 8 == 0:
                     context.progress(start + (end - start) * self.done / self.total, message)
 
-        with _Report():
-            (result,) = dask.compute(collection, scheduler="threads")
+        # Given to this computation only: one registered globally (``with _Report()``) would hear
+        # every job's tasks in this process, and dask swaps the global set unguarded across threads.
+        (result,) = dask.compute(collection, scheduler="threads", callbacks=[_Report()._callback])
         return result
 
 
