@@ -31,15 +31,22 @@ datasets_app = typer.Typer(cls=ListByDefault, help="Datasets of a product: list,
 
 @products_app.command("list")
 def list_products(data_dir: DataDir = None) -> None:
-    """One product name per line; a summary follows on stderr."""
+    """One product name per line; a summary follows on stderr, and a line for each product the
+    server cannot publish."""
     from sdgcube.datacube.database import product_counts, resolve_index
+    from sdgcube.datacube.extent import off_earth
 
     with user_errors():
         counts = product_counts(resolve_index(settings_for(data_dir)))
+    unpublishable = {c.name: why for c in counts if c.bbox and (why := off_earth(c.bbox))}
     for product in counts:
         print(product.name)
+    for name, why in unpublishable.items():
+        print(f"{name}: not published by the server: {why} "
+              f"(sdgcube products remove {name})", file=sys.stderr)  # fmt: skip
     total = sum(product.datasets for product in counts)
-    print(f"{len(counts)} products, {total} datasets", file=sys.stderr)
+    print(f"{len(counts)} products, {total} datasets, {len(unpublishable)} not publishable",
+          file=sys.stderr)  # fmt: skip
 
 
 @products_app.command("remove")

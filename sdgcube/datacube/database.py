@@ -155,20 +155,32 @@ class ProductCount:
     name: str
     datasets: int
     """Active datasets (archived ones left out), as ODC's ``datasets.count(product=name)``."""
+    bbox: tuple[float, float, float, float] | None = None
+    """Union of the active datasets' longitude/latitude extents (west, south, east, north)."""
+
+
+def _extent_of(table: str) -> str:
+    """SQL for the union of the lon/lat extents ODC writes into each dataset document."""
+    active = f"FILTER (WHERE {table}.archived IS NULL)"
+    ends = {axis: [f"({table}.metadata #>> '{{extent,{axis},{end}}}')::float8" for end in ("begin", "end")]
+            for axis in ("lon", "lat")}  # fmt: skip
+    lowest = [f"min(least({', '.join(ends[axis])})) {active}" for axis in ("lon", "lat")]
+    highest = [f"max(greatest({', '.join(ends[axis])})) {active}" for axis in ("lon", "lat")]
+    return ", ".join(lowest + highest)
 
 
 # ODC's own tables, read without ODC: importing it (xarray, dask, its drivers) costs more than a
 # listing may take. tests/datacube/test_index.py holds these to ODC's answers on both drivers.
 _PRODUCT_COUNTS: dict[IndexDriver, str] = {
-    "postgres": "SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL) "
+    "postgres": f"SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL), {_extent_of('d')} "
     "FROM agdc.dataset_type p LEFT JOIN agdc.dataset d ON d.dataset_type_ref = p.id GROUP BY p.name",
-    "postgis": "SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL) "
+    "postgis": f"SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL), {_extent_of('d')} "
     "FROM odc.product p LEFT JOIN odc.dataset d ON d.product_ref = p.id GROUP BY p.name",
 }
 
 
 def product_counts(target: IndexTarget) -> list[ProductCount]:
-    """Every product of the index with its number of active datasets, by name."""
+    """Every product of the index with its number of active datasets and their extent, by name."""
     engine = sa.create_engine(target.url)
     try:
         with engine.connect() as conn:
@@ -179,7 +191,10 @@ def product_counts(target: IndexTarget) -> list[ProductCount]:
         raise IndexUnavailable(f"cannot read the index: {exc}") from exc
     finally:
         engine.dispose()
-    return sorted(ProductCount(name, count) for name, count in rows)
+    return sorted(
+        ProductCount(name, count, None if None in bounds else tuple(bounds))
+        for name, count, *bounds in rows
+    )
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.database import product_counts, resolve_index
 from sdgcube.datacube.index import init_index
@@ -74,5 +76,11 @@ def test_product_counts_read_without_odc_agree_with_odc(backend, make_settings, 
     )
     counts = product_counts(resolve_index(settings))
     assert [(c.name, c.datasets) for c in counts] == expected
+    active = dc.find_datasets(product="landsat_c2l2_sr")
+    boxes = [ds.extent.to_crs("EPSG:4326").boundingbox for ds in active]
+    west, south, east, north = zip(*boxes, strict=True)
+    landsat = next(c for c in counts if c.name == "landsat_c2l2_sr")
+    assert landsat.bbox == pytest.approx((min(west), min(south), max(east), max(north)), abs=1e-6)
+    assert next(c for c in counts if c.name == "sr_annual").bbox is None
     assert ("landsat_c2l2_sr", 2) in expected and ("sr_annual", 0) in expected
     dc.close()
