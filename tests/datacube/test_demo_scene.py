@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from rasterio.features import rasterize
 
 from sdgcube.datacube.demo import timeseries as ts
-from sdgcube.datacube.demo.chips import make_chip
+from sdgcube.datacube.demo.chips import (
+    CHIP_PIXEL,
+    GABLE_SHADE,
+    GROUND_COLOURS,
+    ROOF_COLOURS,
+    SHADOW_SHADE,
+    make_chip,
+)
 from sdgcube.datacube.demo.landscape import GRIDS, make_landscape
+from sdgcube.models.metrics import confusion_matrix, segmentation_metrics
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +98,33 @@ def test_composite_flags_clouds_and_fill(ls):
     assert ((pq & 2) > 0).mean() == pytest.approx(0.04, abs=0.01)
 
 
-def test_chip_labels_match_roofs():
+def test_chip_labels_match_the_footprints():
     chip = make_chip(np.random.default_rng(5))
     assert chip.rgb.dtype == np.uint8 and chip.rgb.min() >= 1
-    assert 8 <= chip.buildings < 16 and 0.02 < chip.labels.mean() < 0.5
+    assert 10 <= chip.buildings < 30 and 0.02 < chip.labels.mean() < 0.5
+    assert (chip.labels == rasterize(chip.footprints, out_shape=chip.labels.shape)).all()
+    assert chip.labels.sum() * CHIP_PIXEL**2 == pytest.approx(chip.footprint_area_m2, rel=0.02)
+
+
+def test_chips_hold_courtyards_wings_and_touching_houses():
+    footprints = [p for seed in range(6) for p in make_chip(np.random.default_rng(seed)).footprints]
+    assert any(p.interiors for p in footprints), "no courtyard"
+    assert any(len(p.exterior.coords) > 5 for p in footprints), "no L or T shape"
+    touching = [a for a, b in itertools.combinations(footprints, 2) if a.touches(b)]
+    assert touching, "no terrace of touching houses"
+
+
+def test_roof_colour_alone_does_not_find_the_buildings():
+    """A per-pixel classifier that knows every roof and ground colour of the generator (shadowed
+    too) finds less than 60 % IoU of the buildings: a model must learn shapes to score well."""
+    roofs = np.vstack([ROOF_COLOURS, ROOF_COLOURS * GABLE_SHADE])
+    ground = np.vstack([GROUND_COLOURS, GROUND_COLOURS * SHADOW_SHADE])
+    confusion = np.zeros((2, 2), dtype=np.int64)
+    for seed in range(4):
+        chip = make_chip(np.random.default_rng(100 + seed))
+        pixels = chip.rgb.reshape(3, -1).T.astype(float)[:, None, :]
+        to_roof = ((pixels - roofs) ** 2).sum(-1).min(1)
+        to_ground = ((pixels - ground) ** 2).sum(-1).min(1)
+        guess = (to_roof < to_ground).reshape(chip.labels.shape)
+        confusion += confusion_matrix(chip.labels, guess)
+    assert segmentation_metrics(confusion).iou[1] < 0.6

@@ -115,9 +115,10 @@ def _chip_jobs(
     for index in range(count):
         chip = make_chip(_rng(seed, f"chip/{index}"))
         transform = _chip_origin(ls, index, count)
-        truth.append(
-            {"chip": index, "buildings": chip.buildings, "building_pixels": int(chip.labels.sum())}
-        )
+        pixels = int(chip.labels.sum())
+        truth.append({"chip": index, "buildings": chip.buildings, "building_pixels": pixels,
+                      "building_area_m2": pixels * CHIP_PIXEL**2,
+                      "footprint_area_m2": round(chip.footprint_area_m2, 2)})  # fmt: skip
 
         def rgb(
             folder: Path, chip: Chip = chip, transform: Affine = transform
