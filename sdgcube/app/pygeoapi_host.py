@@ -5,7 +5,8 @@ the API in module globals; sdgcube never imports it. Instead one `PygeoapiHost` 
 an ``API`` built from the in-memory configuration (which carries the server's `Services` to the
 providers, the manager and the processors) and exposes only the routes sdgcube does not answer
 itself. Collections are swapped one at a time (copy on write, so a request never sees a
-half-changed table); the OpenAPI document is regenerated on the first request after a change.
+half-changed table); the OpenAPI document is regenerated on the first request after a change,
+and made self-contained then (`openapi_bundle`).
 """
 
 from __future__ import annotations
@@ -64,9 +65,12 @@ class PygeoapiHost:
     def _openapi(self) -> None:
         from pygeoapi.openapi import get_oas
 
+        from sdgcube.app.openapi_bundle import bundle
+
         with self._lock:
             if self._openapi_stale:
-                self.api.openapi = get_oas(self.api.config, fail_on_invalid_collection=False)
+                document = get_oas(self.api.config, fail_on_invalid_collection=False)
+                self.api.openapi = bundle(document)
                 self._openapi_stale = False
 
     async def call(
