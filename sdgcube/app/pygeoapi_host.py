@@ -56,11 +56,17 @@ class PygeoapiHost:
 
     def replace(self, updated: Mapping[str, dict[str, Any]], removed: Iterable[str] = ()) -> None:
         """Add or replace the resources in ``updated`` and drop those in ``removed``."""
+        from pygeoapi import l10n
+
         with self._lock:
             resources = {k: v for k, v in self.resources.items() if k not in set(removed)}
             resources.update(updated)
             self.api.config["resources"] = self.api.tpl_config["resources"] = resources
             self._openapi_stale = True
+            # pygeoapi keeps the translated copy of the configuration its HTML templates read,
+            # one per locale, for the life of the process: a collection added after the first
+            # page was missing from it, and its HTML page answered 500.
+            l10n._cfg_cache.clear()
 
     def _openapi(self) -> None:
         from pygeoapi.openapi import get_oas
