@@ -21,7 +21,11 @@ def _document(refs: list[str]) -> dict:
     for ref in refs:
         by_kind[table[ref].split("/")[2]].append(ref)
     responses = {str(200 + i): {"$ref": r} for i, r in enumerate(by_kind["responses"])}
-    body = {"content": {"application/json": {"schema": {"oneOf": [{"$ref": r} for r in by_kind["schemas"]]}}}}
+    body = {
+        "content": {
+            "application/json": {"schema": {"oneOf": [{"$ref": r} for r in by_kind["schemas"]]}}
+        }
+    }
     operation = {"parameters": [{"$ref": r} for r in by_kind["parameters"]], "requestBody": body,
                  "responses": responses or {"200": {"description": "ok"}}}  # fmt: skip
     return {"openapi": "3.0.2", "info": {"title": "t", "version": "1"},

@@ -26,7 +26,12 @@ def _collection(path: Path) -> dict:
 @pytest.fixture
 def geojson(tmp_path: Path) -> Path:
     path = tmp_path / "points.geojson"
-    feature = {"type": "Feature", "id": 1, "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {}}
+    feature = {
+        "type": "Feature",
+        "id": 1,
+        "geometry": {"type": "Point", "coordinates": [1, 2]},
+        "properties": {},
+    }
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     return path
 
