@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,29 +87,23 @@ class Server:
         raise AssertionError(f"timed out waiting for {what}")
 
 
-@contextmanager
-def demo_server(settings: Settings) -> Iterator[Server]:
-    """The small demo archive made in ``settings.data_dir`` and served by a real uvicorn."""
-    # The demo is made by the real command, in its own process, as a user would make it.
-    env = {**os.environ, "SDGCUBE_DATA_DIR": str(settings.data_dir)}
-    subprocess.run([SDGCUBE, "demo-data", "--size", "small", "--seed", "7"], env=env, check=True,
-                   capture_output=True, timeout=300)  # fmt: skip
-    port = free_port()
-    server = Server(url=f"http://127.0.0.1:{port}", port=port, settings=settings)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(scope="session")
 def served_demo(make_settings: Callable[[str], Settings]) -> Iterator[tuple[Server, Cube, dict]]:
     """The small demo archive served by a real uvicorn; the Cube opens the same index."""
     settings = make_settings("embedded")
-    with demo_server(settings) as server, open_cube(settings) as cube:
-        truth = json.loads((settings.data_dir / "demo" / "truth.json").read_text())
-        yield server, cube, truth
+    # The demo is made by the real command, in its own process, as a user would make it.
+    env = {**os.environ, "SDGCUBE_DATA_DIR": str(settings.data_dir)}
+    subprocess.run([SDGCUBE, "demo-data", "--size", "small", "--seed", "7"], env=env, check=True,
+                   capture_output=True, timeout=300)  # fmt: skip
+    truth = json.loads((settings.data_dir / "demo" / "truth.json").read_text())
+    port = free_port()
+    server = Server(url=f"http://127.0.0.1:{port}", port=port, settings=settings)
+    server.start()
+    try:
+        with open_cube(settings) as cube:
+            yield server, cube, truth
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
