@@ -33,6 +33,14 @@ def test_loading_the_cli_imports_no_heavy_stack():
     )
 
 
+def test_the_server_leaves_the_fuzzer_to_the_tests():
+    loaded = _python(
+        "import json, sys, sdgcube.app.server, sdgcube.app.openapi_bundle;"
+        " print(json.dumps(sorted(sys.modules)))"
+    )
+    assert not _top_level(loaded) & {"schemathesis", "hypothesis"}
+
+
 def test_products_lists_the_index_without_odc(make_settings):
     settings = make_settings("embedded")
     init_index(settings).close()

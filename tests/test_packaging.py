@@ -62,10 +62,11 @@ def test_the_wheel_carries_both_templates(wheel: Path) -> None:
 
 _PROBE = """
 import json, sdgcube
-from sdgcube.app import ogc_config
+from sdgcube.app import ogc_config, openapi_bundle
 from sdgcube.tiles import mapproxy_config
 print(json.dumps({
     "package": sdgcube.__file__,
+    "bundled_refs": sorted(openapi_bundle._bundled().refs),
     "template_dir": str(ogc_config.TEMPLATE_DIR),
     "pygeoapi": ogc_config._template(),
     "mapproxy": mapproxy_config._template(),
@@ -93,3 +94,6 @@ def test_an_installed_copy_loads_the_templates_from_itself(wheel: Path, tmp_path
     assert not (site / "sdgcube" / "ogc_config").is_symlink()
     for key, name in (("pygeoapi", "pygeoapi.yml"), ("mapproxy", "mapproxy.yml")):
         assert loaded[key] == json.loads(json.dumps(_template(name), default=str))
+    # The OGC building blocks of the OpenAPI document travel as package data too.
+    bundled = yaml.safe_load((ROOT / "sdgcube" / "app" / "ogc_openapi.yaml").read_text())
+    assert loaded["bundled_refs"] == sorted(bundled["refs"]) != []

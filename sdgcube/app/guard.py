@@ -1,7 +1,8 @@
 """Client input checked once, before any endpoint: ids, paging numbers and request bodies.
 
 Without it a NUL byte in an id or a 31-digit offset reaches PostgreSQL, a 10,000-deep JSON body
-overflows the parser's recursion, and a cross-site ``text/plain`` form POST starts a job — each
+overflows the parser's recursion, an execute request whose ``subscriber`` is not an object reaches
+pygeoapi's unchecked indexing, and a cross-site ``text/plain`` form POST starts a job — each
 answering 500 (or worse, succeeding). Bodies are read here (capped at ``max_body_bytes``) and
 replayed to the endpoint unchanged.
 """
@@ -82,8 +83,18 @@ def check_body(path: str, content_type: str, body: bytes, max_depth: int) -> Non
         raise InvalidRequest(f"the request body is not JSON: {exc}") from exc
     if _depth(document) > max_depth:
         raise InvalidRequest(f"the request body nests deeper than {max_depth}")
-    if _EXECUTION.match(path) and not isinstance(document, dict):
+    if _EXECUTION.match(path):
+        _check_execute(document)
+
+
+def _check_execute(document: Any) -> None:
+    """The members of an execute request pygeoapi reads into without looking (``subscriber``
+    is indexed by ``successUri``: a string or a list there answered 500)."""
+    if not isinstance(document, dict):
         raise InvalidRequest("an execution request must be a JSON object")
+    subscriber = document.get("subscriber")
+    if subscriber is not None and not isinstance(subscriber, dict):
+        raise InvalidRequest(f"subscriber must be a JSON object, not {type(subscriber).__name__}")
 
 
 class RequestGuard:

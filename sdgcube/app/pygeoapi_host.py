@@ -5,7 +5,8 @@ the API in module globals; sdgcube never imports it. Instead one `PygeoapiHost` 
 an ``API`` built from the in-memory configuration (which carries the server's `Services` to the
 providers, the manager and the processors) and exposes only the routes sdgcube does not answer
 itself. Collections are swapped one at a time (copy on write, so a request never sees a
-half-changed table); the OpenAPI document is regenerated on the first request after a change.
+half-changed table); the OpenAPI document is regenerated on the first request after a change,
+and made self-contained then (`openapi_bundle`).
 """
 
 from __future__ import annotations
@@ -55,18 +56,27 @@ class PygeoapiHost:
 
     def replace(self, updated: Mapping[str, dict[str, Any]], removed: Iterable[str] = ()) -> None:
         """Add or replace the resources in ``updated`` and drop those in ``removed``."""
+        from pygeoapi import l10n
+
         with self._lock:
             resources = {k: v for k, v in self.resources.items() if k not in set(removed)}
             resources.update(updated)
             self.api.config["resources"] = self.api.tpl_config["resources"] = resources
             self._openapi_stale = True
+            # pygeoapi keeps the translated copy of the configuration its HTML templates read,
+            # one per locale, for the life of the process: a collection added after the first
+            # page was missing from it, and its HTML page answered 500.
+            l10n._cfg_cache.clear()
 
     def _openapi(self) -> None:
         from pygeoapi.openapi import get_oas
 
+        from sdgcube.app.openapi_bundle import bundle
+
         with self._lock:
             if self._openapi_stale:
-                self.api.openapi = get_oas(self.api.config, fail_on_invalid_collection=False)
+                document = get_oas(self.api.config, fail_on_invalid_collection=False)
+                self.api.openapi = bundle(document)
                 self._openapi_stale = False
 
     async def call(

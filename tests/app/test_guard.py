@@ -1,10 +1,12 @@
-"""The request guard: body caps apply to streamed bodies too, and the endpoint sees the body."""
+"""The request guard: body caps apply to streamed bodies too, the endpoint sees the body, and an
+execute request is an object whose subscriber is one."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -44,3 +46,19 @@ def test_a_body_within_the_caps_reaches_the_endpoint(tmp_path: Path) -> None:
     assert client.post("/processes/p/execution", json={"a": [1]}).json() == {"a": [1]}
     deep = client.post("/processes/p/execution", json={"a": [[1]]})
     assert deep.status_code == 400 and "deeper than 3" in deep.json()["description"]
+
+
+@pytest.mark.parametrize("subscriber", ["x", [1], 5, True])
+def test_an_execute_request_whose_subscriber_is_not_an_object_is_400(
+    tmp_path: Path, subscriber: object
+) -> None:
+    body = {"inputs": {}, "subscriber": subscriber}
+    response = _client(tmp_path).post("/processes/p/execution", json=body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "InvalidParameterValue"
+    assert "subscriber must be a JSON object" in response.json()["description"]
+
+
+def test_an_execute_request_with_a_subscriber_object_passes(tmp_path: Path) -> None:
+    body = {"subscriber": {"successUri": "http://a"}}
+    assert _client(tmp_path).post("/processes/p/execution", json=body).json() == body

@@ -15,6 +15,8 @@ import xarray as xr
 from owslib.ogcapi.coverages import Coverages
 from owslib.ogcapi.features import Features
 
+from tests.openapi_checks import assert_self_contained
+
 pytestmark = pytest.mark.slow
 
 
@@ -246,3 +248,11 @@ def test_the_coverage_html_page_refuses_a_bad_bbox(http: httpx.Client, bbox: str
     """pygeoapi's page parses the bbox itself and answered 500."""
     page = http.get("/collections/sr_annual/coverage", params={"f": "html", "bbox": bbox})
     assert page.status_code == 400 and page.json()["code"] == "InvalidParameterValue"
+
+
+def test_the_served_openapi_document_is_self_contained(http: httpx.Client) -> None:
+    document = http.get("/openapi", params={"f": "json"}).json()
+    assert_self_contained(document)
+    # Features, coverages, EDR and processes: each brings its own OGC building blocks.
+    assert {"/collections/admin_units/items", "/collections/sr_annual/coverage",
+            "/collections/sr_annual/position", "/processes/band-math/execution"} <= set(document["paths"])  # fmt: skip
