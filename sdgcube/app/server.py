@@ -37,7 +37,7 @@ from sdgcube.app.coverage_routes import (
 )
 from sdgcube.app.errors import http_exception, ogc_exception
 from sdgcube.app.guard import RequestGuard
-from sdgcube.app.hosts import MapProxyHost
+from sdgcube.app.hosts import MapProxyHost, is_capabilities
 from sdgcube.app.jobs_routes import dismiss_job, job_output, jobs_list
 from sdgcube.app.ogc_config import pygeoapi_config
 from sdgcube.app.prefer import PreferMiddleware
@@ -197,7 +197,7 @@ def _routes(
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
                                                  archive_dir=services.settings.archive_dir)),
         Mount("/tiles", WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube))),
-        Mount("/mapproxy", mapproxy),
+        Mount("/mapproxy", LatestMaps(mapproxy, publisher)),
         *pygeoapi.routes(published),
     ]  # fmt: skip
 
@@ -234,6 +234,22 @@ class StacPathGuard:
             if target.with_name(f"{target.name}.json").is_file()
             else None
         )
+
+
+class LatestMaps:
+    """A capabilities request waits for a pending MapProxy rebuild: a client that has just seen a
+    new collection (a job result, say) then finds its layer; map requests are never held up."""
+
+    def __init__(self, app: MapProxyHost, publisher: Publisher) -> None:
+        self.app = app
+        self.publisher = publisher
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = {"QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+                   "PATH_INFO": scope.get("path", "")}  # fmt: skip
+        if scope["type"] == "http" and is_capabilities(request):
+            await run_in_threadpool(self.publisher.refresh_maps)
+        await self.app(scope, receive, send)
 
 
 class HtmlOr:

@@ -34,6 +34,7 @@ __all__ = [
     "norm_db_url",
     "process_alive",
     "product_counts",
+    "read_product_counts",
     "resolve_index",
     "stop_embedded",
 ]
@@ -167,19 +168,25 @@ _PRODUCT_COUNTS: dict[IndexDriver, str] = {
 }
 
 
+def read_product_counts(conn: sa.Connection, driver: IndexDriver) -> list[ProductCount]:
+    """Every product with its number of active datasets, by name: one query (ODC's
+    ``count_by_product`` makes one per product)."""
+    rows = conn.execute(sa.text(_PRODUCT_COUNTS[driver])).all()
+    return sorted(ProductCount(name, count) for name, count in rows)
+
+
 def product_counts(target: IndexTarget) -> list[ProductCount]:
     """Every product of the index with its number of active datasets, by name."""
     engine = sa.create_engine(target.url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(_PRODUCT_COUNTS[target.driver])).all()
+            return read_product_counts(conn, target.driver)
     except sa.exc.ProgrammingError:
         raise IndexUnavailable("the index is not initialised: run 'sdgcube db init'") from None
     except sa.exc.SQLAlchemyError as exc:
         raise IndexUnavailable(f"cannot read the index: {exc}") from exc
     finally:
         engine.dispose()
-    return sorted(ProductCount(name, count) for name, count in rows)
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:
