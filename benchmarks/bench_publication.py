@@ -36,7 +36,7 @@ import httpx
 import numpy as np
 import psutil
 import rasterio
-from _common import SDGCUBE
+from _common import SDGCUBE, free_port
 from affine import Affine
 
 from sdgcube.datacube.index import init_index
@@ -146,6 +146,15 @@ def _timed_get(client: httpx.Client, url: str, **params: str) -> float:
     return time.perf_counter() - start
 
 
+def _stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+
+
 def measure(settings: Settings, port: int) -> Run:
     env = {**os.environ, "SDGCUBE_DATA_DIR": str(settings.data_dir)}
     log = (settings.data_dir / "bench-server.log").open("ab")
@@ -167,8 +176,7 @@ def measure(settings: Settings, port: int) -> Run:
             capabilities_s = _timed_get(client, f"{base}/mapproxy/service", **WMS_CAPABILITIES)
             collections_s = _timed_get(client, f"{base}/collections", f="json")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)
+        _stop(server)
         peak = rss.stop()
     return Run(start_s, collection_s, wms_s, capabilities_s, collections_s, peak / 2**20)
 
@@ -176,14 +184,6 @@ def measure(settings: Settings, port: int) -> Run:
 def best(runs: list[Run]) -> Run:
     fields = Run.__dataclass_fields__
     return Run(**{f: min(getattr(r, f) for r in runs) for f in fields})
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:
@@ -200,7 +200,7 @@ def main() -> None:
     archives = {n: make_archive(root / f"n{n}", n) for n in sizes}
     results = {}
     for n in sizes:
-        runs = [measure(archives[n], _free_port()) for _ in range(args.repeat)]
+        runs = [measure(archives[n], free_port()) for _ in range(args.repeat)]
         for run in runs:
             print(f"  {n} products: {run}", flush=True)
         results[n] = best(runs)

@@ -107,6 +107,11 @@ class Publisher:
                 )
                 self._maps = version
 
+    @property
+    def maps_built(self) -> bool:
+        """Whether MapProxy has been built once (or there is nothing to build)."""
+        return self._maps > 0 or self._products[0] == 0
+
     def ensure(self, name: str) -> bool:
         """True if ``name`` is published, after publishing it if the index has it by now (its map
         layer follows with the next refresh: a request need not wait for MapProxy)."""
