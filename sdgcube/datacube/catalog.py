@@ -16,6 +16,7 @@ from shapely.ops import unary_union
 
 from sdgcube.datacube.bands import Band, ProductBands
 from sdgcube.datacube.cube import Cube, NativeGrid
+from sdgcube.datacube.database import read_dataset_documents
 
 __all__ = ["ProductSummary", "summarise_products"]
 
@@ -42,14 +43,20 @@ class ProductSummary:
 
 def summarise_products(cube: Cube, names: Sequence[str] | None = None) -> list[ProductSummary]:
     """Summaries of the named products (every product if None; names the index lacks are left
-    out), from one query for the products and their active datasets' documents in bulk: a search
-    per product (``Cube.datasets``) costs ODC several queries over every product."""
-    products = {p.name: p for p in cube.dc.index.products.get_all()}
+    out), with one query for the active datasets' documents of them all: a search per product
+    (``Cube.datasets``) costs ODC several queries over every product."""
+    index = cube.dc.index.products
+    if names is None:
+        products = {p.name: p for p in index.get_all()}
+    else:  # a refresh names a few: reading all of a thousand products costs more than that
+        found = {name: index.get_by_name(name) for name in names}
+        products = {name: p for name, p in found.items() if p is not None}
     chosen = sorted(products) if names is None else [n for n in names if n in products]
     datasets: dict[str, list[Dataset]] = {name: [] for name in chosen}
-    documents = cube.dc.index.datasets.get_all_docs(products=[products[n] for n in chosen])
-    for row in documents:
-        datasets[row.product.name].append(Dataset(row.product, row.metadata))
+    with cube.engine.connect() as conn:
+        documents = read_dataset_documents(conn, cube.index_driver, chosen)
+    for name, document in documents:
+        datasets[name].append(Dataset(products[name], document))
     return [_summary(products[name], datasets[name]) for name in chosen]
 
 

@@ -12,10 +12,11 @@ import os
 import signal
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -34,6 +35,7 @@ __all__ = [
     "norm_db_url",
     "process_alive",
     "product_counts",
+    "read_dataset_documents",
     "read_product_counts",
     "resolve_index",
     "stop_embedded",
@@ -166,6 +168,23 @@ _PRODUCT_COUNTS: dict[IndexDriver, str] = {
     "postgis": "SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL) "
     "FROM odc.product p LEFT JOIN odc.dataset d ON d.product_ref = p.id GROUP BY p.name",
 }
+
+
+_DATASET_DOCUMENTS: dict[IndexDriver, str] = {
+    "postgres": "SELECT p.name, d.metadata FROM agdc.dataset d JOIN agdc.dataset_type p "
+    "ON d.dataset_type_ref = p.id WHERE d.archived IS NULL AND p.name = ANY(:names)",
+    "postgis": "SELECT p.name, d.metadata FROM odc.dataset d JOIN odc.product p "
+    "ON d.product_ref = p.id WHERE d.archived IS NULL AND p.name = ANY(:names)",
+}
+
+
+def read_dataset_documents(
+    conn: sa.Connection, driver: IndexDriver, products: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(product name, metadata document) of every active dataset of the named products, in one
+    query: ODC's bulk read makes one per product, and each of those scans every dataset."""
+    rows = conn.execute(sa.text(_DATASET_DOCUMENTS[driver]), {"names": list(products)})
+    return [(name, document) for name, document in rows]
 
 
 def read_product_counts(conn: sa.Connection, driver: IndexDriver) -> list[ProductCount]:
