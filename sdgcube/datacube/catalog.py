@@ -18,7 +18,7 @@ from sdgcube.datacube.bands import Band, ProductBands
 from sdgcube.datacube.cube import Cube, NativeGrid
 from sdgcube.datacube.database import read_dataset_documents
 
-__all__ = ["ProductSummary", "summarise_products"]
+__all__ = ["ProductSummary", "summarise_datasets", "summarise_products"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,11 @@ def summarise_products(cube: Cube, names: Sequence[str] | None = None) -> list[P
         documents = read_dataset_documents(conn, cube.index_driver, chosen)
     for name, document in documents:
         datasets[name].append(Dataset(products[name], document))
-    return [_summary(products[name], datasets[name]) for name in chosen]
+    return [summarise_datasets(products[name], datasets[name]) for name in chosen]
 
 
-def _summary(product: Product, datasets: list[Dataset]) -> ProductSummary:
+def summarise_datasets(product: Product, datasets: list[Dataset]) -> ProductSummary:
+    """The summary of a product holding these (active) datasets."""
     name, description = product.name, product.description or product.name
     bands = ProductBands.of(name, product.measurements).bands
     if not datasets:
