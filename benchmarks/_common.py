@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -12,6 +13,12 @@ from pathlib import Path
 from typing import Any
 
 SDGCUBE = str(Path(sys.executable).with_name("sdgcube"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:

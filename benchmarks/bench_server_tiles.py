@@ -21,7 +21,6 @@ import argparse
 import concurrent.futures
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import httpx
 import morecantile
 import numpy as np
-from _common import SDGCUBE, demo_data_dir
+from _common import SDGCUBE, demo_data_dir, free_port
 from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
 
@@ -40,12 +39,6 @@ from sdgcube.settings import Settings
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 BANDS = ("red", "green", "blue")
 RESCALE = (0, 2500)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _local(folder: Path, path: str) -> str:
@@ -120,7 +113,7 @@ def main() -> None:
     tiles = [t for z in zooms for t in WEB_MERCATOR.tiles(*bounds, zooms=[z])]
     print(f"{len(tiles)} tiles at zooms {zooms} over {data_dir} ({args.size})")
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [SDGCUBE, "serve", "--port", str(port), "--workers", str(args.workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

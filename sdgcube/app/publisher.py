@@ -1,8 +1,9 @@
 """Keeping what one server process publishes in step with the index, one collection at a time.
 
-Each product is summarised when its datasets change, and only its collection is replaced in
-pygeoapi; vector layers likewise. The MapProxy configuration, which is one document, is rebuilt
-when a product's maps change. A request naming a collection this process has not published yet
+Each product is summarised when its datasets change (all of them in one batch at start-up), and
+only its collection is replaced in pygeoapi; vector layers likewise. The MapProxy configuration,
+which is one document, is rebuilt when a product's maps change, after the collections are
+published. A request naming a collection this process has not published yet
 (a job result registered a moment ago, perhaps by a Dask worker or another web worker) publishes
 it before it is answered, so a result is served the moment its job reports success.
 """
@@ -19,7 +20,8 @@ from typing import Any
 from sdgcube.app.hosts import MapProxyHost
 from sdgcube.app.ogc_config import archive_resource, layer_resource, product_resource
 from sdgcube.app.pygeoapi_host import PygeoapiHost
-from sdgcube.datacube.catalog import ProductSummary, summarise_product
+from sdgcube.datacube.catalog import ProductSummary, summarise_products
+from sdgcube.datacube.database import read_product_counts
 from sdgcube.datacube.extent import off_earth
 from sdgcube.processes.services import Services
 from sdgcube.tiles.mapproxy_config import mapproxy_config
@@ -40,9 +42,11 @@ class IndexState:
 
     @classmethod
     def read(cls, services: Services) -> IndexState:
-        """Two cheap queries."""
-        counts = dict(services.cube.dc.index.datasets.count_by_product())
-        datasets = {product.name: count for product, count in counts.items() if count > 0}
+        """Two cheap queries, whatever the number of products."""
+        cube = services.cube
+        with cube.engine.connect() as conn:
+            counts = read_product_counts(conn, cube.index_driver)
+        datasets = {c.name: c.datasets for c in counts if c.datasets > 0}
         layers = {layer.name: layer.updated for layer in services.vectors.list_layers()}
         return cls(datasets, layers)
 
@@ -70,9 +74,19 @@ class Publisher:
         self.summaries: dict[str, ProductSummary] = {}
         self._state = IndexState({}, {})
         self._lock = threading.Lock()
+        self._maps_lock = threading.Lock()
+        self._products: tuple[int, list[ProductSummary]] = (0, [])
+        """The products MapProxy should serve, numbered by change; MapProxy serves ``_maps``."""
+        self._maps = 0
 
     def refresh(self) -> bool:
         """Publish what changed in the index since the last refresh; True if anything did."""
+        changed = self.refresh_collections()
+        self.refresh_maps()
+        return changed
+
+    def refresh_collections(self) -> bool:
+        """Publish the collections that changed in the index; True if any did."""
         with self._lock:
             state = IndexState.read(self.services)
             if state == self._state:
@@ -81,11 +95,29 @@ class Publisher:
             self._state = state
             return True
 
+    def refresh_maps(self) -> None:
+        """Rebuild MapProxy if the products changed since it was built."""
+        with self._maps_lock:
+            version, products = self._products
+            if version != self._maps:
+                self.mapproxy.load(
+                    mapproxy_config(
+                        self.services.settings, products, internal_url=self.internal_url
+                    )
+                )
+                self._maps = version
+
+    @property
+    def maps_built(self) -> bool:
+        """Whether MapProxy has been built once (or there is nothing to build)."""
+        return self._maps > 0 or self._products[0] == 0
+
     def ensure(self, name: str) -> bool:
-        """True if ``name`` is published, after publishing it if the index has it by now."""
+        """True if ``name`` is published, after publishing it if the index has it by now (its map
+        layer follows with the next refresh: a request need not wait for MapProxy)."""
         if name in self.pygeoapi.resources:
             return True
-        self.refresh()
+        self.refresh_collections()
         return name in self.pygeoapi.resources
 
     def coverage_provider(self, name: str) -> dict[str, Any] | None:
@@ -95,13 +127,16 @@ class Publisher:
         providers = self.pygeoapi.resources[name].get("providers", [])
         return next((p for p in providers if p["type"] == "coverage"), None)
 
-    def _summarise(self, name: str) -> ProductSummary | None:
-        summary = summarise_product(self.services.cube, name)
-        reason = unusable_extent(summary)
-        if reason:
-            _LOG.warning("product %s is not published: %s", name, reason)
-            return None
-        return summary
+    def _summarise(self, names: list[str]) -> dict[str, ProductSummary | None]:
+        """Summaries of the products named, None for one left out."""
+        summaries: dict[str, ProductSummary | None] = dict.fromkeys(names)
+        for summary in summarise_products(self.services.cube, names):
+            reason = unusable_extent(summary)
+            if reason:
+                _LOG.warning("product %s is not published: %s", summary.name, reason)
+            else:
+                summaries[summary.name] = summary
+        return summaries
 
     def _apply(self, state: IndexState) -> None:
         old = self._state
@@ -109,8 +144,7 @@ class Publisher:
         gone = [n for n in old.datasets if n not in state.datasets]
         for name in gone:
             self.summaries.pop(name, None)
-        for name in list(changed):
-            summary = self._summarise(name)
+        for name, summary in self._summarise(changed).items():
             if summary is None:
                 # Left out, not fatal: one bad dataset must not stop the other products.
                 changed.remove(name)
@@ -119,23 +153,22 @@ class Publisher:
             else:
                 self.summaries[name] = summary
         updated = {name: product_resource(self.services, self.summaries[name]) for name in changed}
-        layers = {
-            layer.name: layer
-            for layer in self.services.vectors.list_layers()
-            if old.layers.get(layer.name) != layer.updated and layer.name not in self.summaries
-        }
-        updated.update(
-            {name: layer_resource(self.services, layer) for name, layer in layers.items()}
-        )
+        updated.update(self._changed_layers(old))
         removed = gone + [
             n for n in old.layers if n not in state.layers and n not in state.datasets
         ]
-        if changed or gone:
-            products = sorted(self.summaries.values(), key=lambda s: s.name)
-            if self.services.settings.archive_dir.exists():
-                updated["archive"] = archive_resource(self.services.settings, products)
-            self.mapproxy.load(
-                mapproxy_config(self.services.settings, products, internal_url=self.internal_url)
-            )
+        products = sorted(self.summaries.values(), key=lambda s: s.name)
+        if (changed or gone) and self.services.settings.archive_dir.exists():
+            updated["archive"] = archive_resource(self.services.settings, products)
         self.pygeoapi.replace(updated, removed)
         _LOG.info("published %d collections (%d removed)", len(updated), len(removed))
+        if changed or gone:
+            self._products = (self._products[0] + 1, products)
+
+    def _changed_layers(self, old: IndexState) -> dict[str, dict[str, Any]]:
+        """The collections of the vector layers added or updated since ``old``."""
+        return {
+            layer.name: layer_resource(self.services, layer)
+            for layer in self.services.vectors.list_layers()
+            if old.layers.get(layer.name) != layer.updated and layer.name not in self.summaries
+        }

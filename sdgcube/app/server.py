@@ -37,7 +37,7 @@ from sdgcube.app.coverage_routes import (
 )
 from sdgcube.app.errors import http_exception, ogc_exception
 from sdgcube.app.guard import RequestGuard
-from sdgcube.app.hosts import MapProxyHost
+from sdgcube.app.hosts import MapProxyHost, is_capabilities
 from sdgcube.app.jobs_routes import dismiss_job, job_output, jobs_list
 from sdgcube.app.ogc_config import pygeoapi_config
 from sdgcube.app.prefer import PreferMiddleware
@@ -64,9 +64,10 @@ def _internal_url(settings: Settings) -> str:
 
 
 async def _watch(publisher: Publisher) -> None:
-    services, last_sweep = publisher.services, 0.0
+    """Refresh at once (MapProxy is built here, not before the server answers), then every
+    ``watch_interval_s``; the lifespan has just swept the orphaned jobs."""
+    services, last_sweep = publisher.services, time.monotonic()
     while True:
-        await asyncio.sleep(services.settings.watch_interval_s)
         try:
             await run_in_threadpool(publisher.refresh)
             if time.monotonic() - last_sweep > ORPHAN_SWEEP_S:
@@ -74,6 +75,7 @@ async def _watch(publisher: Publisher) -> None:
                 await run_in_threadpool(fail_orphans, services)
         except Exception:  # noqa: BLE001 - the watcher must outlive a failed refresh and retry
             _LOG.exception("refreshing the published collections failed; retrying")
+        await asyncio.sleep(services.settings.watch_interval_s)
 
 
 def cors_middleware(settings: Settings) -> Middleware:
@@ -94,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     publisher = Publisher(
         services, pygeoapi, mapproxy, internal_url=_internal_url(services.settings)
     )
-    publisher.refresh()
+    publisher.refresh_collections()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -197,7 +199,7 @@ def _routes(
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
                                                  archive_dir=services.settings.archive_dir)),
         Mount("/tiles", WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube))),
-        Mount("/mapproxy", mapproxy),
+        Mount("/mapproxy", LatestMaps(mapproxy, publisher)),
         *pygeoapi.routes(published),
     ]  # fmt: skip
 
@@ -234,6 +236,23 @@ class StacPathGuard:
             if target.with_name(f"{target.name}.json").is_file()
             else None
         )
+
+
+class LatestMaps:
+    """A capabilities request waits for a pending MapProxy rebuild: a client that has just seen a
+    new collection (a job result, say) then finds its layer. Map requests wait only for the first
+    build, after start-up; later they are served by the MapProxy in place until the next is ready."""
+
+    def __init__(self, app: MapProxyHost, publisher: Publisher) -> None:
+        self.app = app
+        self.publisher = publisher
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = {"QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+                   "PATH_INFO": scope.get("path", "")}  # fmt: skip
+        if scope["type"] == "http" and (is_capabilities(request) or not self.publisher.maps_built):
+            await run_in_threadpool(self.publisher.refresh_maps)
+        await self.app(scope, receive, send)
 
 
 class HtmlOr:

@@ -17,6 +17,7 @@ from odc.geo.crs import CRS
 from odc.geo.geobox import GeoBox
 
 from sdgcube.datacube.bands import ProductBands
+from sdgcube.datacube.database import IndexDriver
 from sdgcube.datacube.index import connect
 from sdgcube.datacube.masking import apply_masks
 from sdgcube.datacube.query import (
@@ -71,6 +72,11 @@ class Cube:
     def vectors(self) -> VectorStore:
         """The vector layers (administrative units, result tables) of this index."""
         return VectorStore(self.engine)
+
+    @property
+    def index_driver(self) -> IndexDriver:
+        """The ODC index driver: ``postgres`` (embedded) or ``postgis``."""
+        return self.dc.index.environment.index_driver
 
     def close(self) -> None:
         self.dc.close()

@@ -12,10 +12,11 @@ import os
 import signal
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -34,6 +35,8 @@ __all__ = [
     "norm_db_url",
     "process_alive",
     "product_counts",
+    "read_dataset_documents",
+    "read_product_counts",
     "resolve_index",
     "stop_embedded",
 ]
@@ -171,12 +174,48 @@ def _extent_of(table: str) -> str:
 
 # ODC's own tables, read without ODC: importing it (xarray, dask, its drivers) costs more than a
 # listing may take. tests/datacube/test_index.py holds these to ODC's answers on both drivers.
-_PRODUCT_COUNTS: dict[IndexDriver, str] = {
-    "postgres": f"SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL), {_extent_of('d')} "
-    "FROM agdc.dataset_type p LEFT JOIN agdc.dataset d ON d.dataset_type_ref = p.id GROUP BY p.name",
-    "postgis": f"SELECT p.name, count(d.id) FILTER (WHERE d.archived IS NULL), {_extent_of('d')} "
-    "FROM odc.product p LEFT JOIN odc.dataset d ON d.product_ref = p.id GROUP BY p.name",
+_PRODUCTS_AND_DATASETS: dict[IndexDriver, tuple[str, str]] = {
+    "postgres": ("agdc.dataset_type p", "agdc.dataset d ON d.dataset_type_ref = p.id"),
+    "postgis": ("odc.product p", "odc.dataset d ON d.product_ref = p.id"),
 }
+
+
+def _product_counts_sql(driver: IndexDriver, *, extents: bool) -> str:
+    products, datasets = _PRODUCTS_AND_DATASETS[driver]
+    columns = "p.name, count(d.id) FILTER (WHERE d.archived IS NULL)"
+    if extents:
+        columns += f", {_extent_of('d')}"
+    return f"SELECT {columns} FROM {products} LEFT JOIN {datasets} GROUP BY p.name"
+
+
+_DATASET_DOCUMENTS: dict[IndexDriver, str] = {
+    "postgres": "SELECT p.name, d.metadata FROM agdc.dataset d JOIN agdc.dataset_type p "
+    "ON d.dataset_type_ref = p.id WHERE d.archived IS NULL AND p.name = ANY(:names)",
+    "postgis": "SELECT p.name, d.metadata FROM odc.dataset d JOIN odc.product p "
+    "ON d.product_ref = p.id WHERE d.archived IS NULL AND p.name = ANY(:names)",
+}
+
+
+def read_dataset_documents(
+    conn: sa.Connection, driver: IndexDriver, products: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(product name, metadata document) of every active dataset of the named products, in one
+    query: ODC's bulk read makes one per product, and each of those scans every dataset."""
+    rows = conn.execute(sa.text(_DATASET_DOCUMENTS[driver]), {"names": list(products)})
+    return [(name, document) for name, document in rows]
+
+
+def read_product_counts(
+    conn: sa.Connection, driver: IndexDriver, *, extents: bool = False
+) -> list[ProductCount]:
+    """Every product with its number of active datasets, by name: one query (ODC's
+    ``count_by_product`` makes one per product). With ``extents``, their lon/lat extent too: that
+    reads every dataset document, which the server's frequent index check must not pay for."""
+    rows = conn.execute(sa.text(_product_counts_sql(driver, extents=extents))).all()
+    return sorted(
+        ProductCount(name, count, None if None in bounds or not bounds else tuple(bounds))
+        for name, count, *bounds in rows
+    )
 
 
 def product_counts(target: IndexTarget) -> list[ProductCount]:
@@ -184,17 +223,13 @@ def product_counts(target: IndexTarget) -> list[ProductCount]:
     engine = sa.create_engine(target.url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(_PRODUCT_COUNTS[target.driver])).all()
+            return read_product_counts(conn, target.driver, extents=True)
     except sa.exc.ProgrammingError:
         raise IndexUnavailable("the index is not initialised: run 'sdgcube db init'") from None
     except sa.exc.SQLAlchemyError as exc:
         raise IndexUnavailable(f"cannot read the index: {exc}") from exc
     finally:
         engine.dispose()
-    return sorted(
-        ProductCount(name, count, None if None in bounds else tuple(bounds))
-        for name, count, *bounds in rows
-    )
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:

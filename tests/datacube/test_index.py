@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sdgcube.datacube.catalog import summarise_datasets, summarise_products
 from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.database import product_counts, resolve_index
+from sdgcube.datacube.database import product_counts, read_dataset_documents, resolve_index
 from sdgcube.datacube.index import init_index
 from sdgcube.datacube.indexing import index_items, read_items
 from sdgcube.datacube.products import builtin_product_names
@@ -84,3 +85,28 @@ def test_product_counts_read_without_odc_agree_with_odc(backend, make_settings, 
     assert next(c for c in counts if c.name == "sr_annual").bbox is None
     assert ("landsat_c2l2_sr", 2) in expected and ("sr_annual", 0) in expected
     dc.close()
+
+
+def test_summaries_read_in_bulk_agree_with_odcs_search(backend, make_settings, tmp_path) -> None:
+    """The publisher's summaries read the datasets' documents in one query of ODC's tables: the
+    same active datasets (an archived one left out), so the same summary as from ODC's search."""
+    settings = make_settings(backend)
+    dc = init_index(settings)
+    for month in (3, 4, 5):
+        landsat_item(tmp_path / f"ls{month}", datetime(2021, month, 4, tzinfo=UTC), value=7000)
+    assert index_items(dc, read_items(tmp_path)) == 3
+    dc.index.datasets.archive([next(iter(dc.index.datasets.search(product="landsat_c2l2_sr"))).id])
+    cube = Cube(dc, settings)
+    name = "landsat_c2l2_sr"
+    with cube.engine.connect() as conn:
+        documents = read_dataset_documents(conn, cube.index_driver, [name, "sr_annual"])
+    assert sorted(doc["id"] for _, doc in documents) == sorted(
+        str(ds.id) for ds in cube.datasets(name)
+    )
+    (bulk, empty) = summarise_products(cube, [name, "sr_annual", "no_such_product"])
+    assert (
+        bulk == summarise_datasets(cube.product(name), cube.datasets(name))
+        and bulk.dataset_count == 2
+    )
+    assert empty.name == "sr_annual" and empty.dataset_count == 0 and empty.bbox is None
+    cube.close()
