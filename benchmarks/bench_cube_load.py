@@ -1,6 +1,6 @@
 """How much ``Cube.load`` (ODC + dask) costs over reading the same COGs directly with rasterio.
 
-Run: ``.venv/bin/python benchmarks/bench_load.py [--size small|medium|large] [--repeat 3]``.
+Run: ``.venv/bin/python benchmarks/bench_cube_load.py [--size small|medium|large] [--repeat 3]``.
 It builds the demo archive of that size in a temporary data dir (or reuses ``--data-dir``), then
 loads every annual ``red`` and ``nir08`` band both ways, checks the pixels are identical, and prints
 the pixels per second of each and their ratio.
