@@ -262,7 +262,8 @@ def measure(base: str, scene: Scene, data_dir: Path, args: argparse.Namespace) -
             len(alone[name].latencies) / alone[name].wall
         )
         print(f"{name} throughput under load / one client: {ratio:.2f}")
-    for error in sorted({e for tally in [*alone.values(), *under.values()] for e in tally.errors})[:5]:
+    errors = {e for tally in [*alone.values(), *under.values()] for e in tally.errors}
+    for error in sorted(errors)[:5]:
         print(f"error: {error}")
 
 

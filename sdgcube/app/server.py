@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from sdgcube.app.admission import RenderAdmission
 from sdgcube.app.coverage_routes import (
     checked_query,
     coverage_description,
@@ -196,7 +197,8 @@ def _routes(
         Route("/jobs/{job_id}/outputs/{name}", output),
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
                                                  archive_dir=services.settings.archive_dir)),
-        Mount("/tiles", WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube))),
+        Mount("/tiles", RenderAdmission(WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube)),
+                                        limit=services.settings.limits.concurrent_renders)),
         Mount("/mapproxy", mapproxy),
         *pygeoapi.routes(published),
     ]  # fmt: skip
