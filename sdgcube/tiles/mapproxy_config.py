@@ -19,13 +19,15 @@ import yaml
 from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.settings import Settings
 
-__all__ = ["MAPPROXY_TEMPLATE", "SOURCE_CONCURRENCY", "mapproxy_config", "time_values"]
+__all__ = ["MAPPROXY_TEMPLATE", "TILE_CREATORS", "mapproxy_config", "time_values"]
 
 # Installed with the package (sdgcube/ogc_config links to the top-level ogc_config/ folder).
 MAPPROXY_TEMPLATE = resources.files("sdgcube") / "ogc_config" / "mapproxy.yml"
-SOURCE_CONCURRENCY = 4
-"""Most requests MapProxy sends to the renderer at once per layer, so cache misses under load leave
-the server's threads free for everybody else."""
+TILE_CREATORS = 4
+"""Metatiles one request fetches at once: all four a one-tile request can straddle (meta_size 2 × 2),
+so they join the renderer's queue together instead of waiting for each other's turn. MapProxy sets
+no limit of its own on the renderer: its file-lock semaphore lets waiters overtake each other at
+random, while the renderer queues every render, MapProxy's included, in arrival order."""
 
 
 @functools.cache
@@ -45,7 +47,6 @@ def _source(settings: Settings, summary: ProductSummary, internal_url: str) -> d
                 "transparent": True},
         "forward_req_params": ["time"],
         "supported_srs": ["EPSG:3857"],
-        "concurrent_requests": SOURCE_CONCURRENCY,
         "on_error": {404: {"response": "transparent", "cache": True},
                      204: {"response": "transparent", "cache": True}},
         "coverage": {"bbox": list(summary.bbox), "srs": "EPSG:4326"},
@@ -79,7 +80,7 @@ def mapproxy_config(
         config["sources"][f"{summary.name}_wms"] = _source(settings, summary, internal_url)
         config["caches"][f"{summary.name}_cache"] = {
             "grids": ["webmercator"], "sources": [f"{summary.name}_wms"], "format": "image/png",
-            "request_format": "image/png",
+            "request_format": "image/png", "concurrent_tile_creators": TILE_CREATORS,
             "cache": {"type": "file", "directory_layout": "tc",
                       "directory": str(cache_dir / summary.name / summary.content_key)},
         }  # fmt: skip
