@@ -19,15 +19,10 @@ import yaml
 from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.settings import Settings
 
-__all__ = ["MAPPROXY_TEMPLATE", "TILE_CREATORS", "mapproxy_config", "time_values"]
+__all__ = ["MAPPROXY_TEMPLATE", "mapproxy_config", "time_values"]
 
 # Installed with the package (sdgcube/ogc_config links to the top-level ogc_config/ folder).
 MAPPROXY_TEMPLATE = resources.files("sdgcube") / "ogc_config" / "mapproxy.yml"
-TILE_CREATORS = 4
-"""Metatiles one request fetches at once: all four a one-tile request can straddle (meta_size 2 × 2),
-so they join the renderer's queue together instead of waiting for each other's turn. MapProxy sets
-no limit of its own on the renderer: its file-lock semaphore lets waiters overtake each other at
-random, while the renderer queues every render, MapProxy's included, in arrival order."""
 
 
 @functools.cache
@@ -41,6 +36,8 @@ def time_values(summary: ProductSummary) -> list[str]:
 
 
 def _source(settings: Settings, summary: ProductSummary, internal_url: str) -> dict[str, Any]:
+    """No ``concurrent_requests``: MapProxy's file-lock semaphore lets waiters overtake each other at
+    random, while the renderer already queues every render, MapProxy's included, in arrival order."""
     return {
         "type": "wms",
         "req": {"url": f"{internal_url}/tiles/collections/{summary.name}/wms", "layers": summary.name,
@@ -80,7 +77,7 @@ def mapproxy_config(
         config["sources"][f"{summary.name}_wms"] = _source(settings, summary, internal_url)
         config["caches"][f"{summary.name}_cache"] = {
             "grids": ["webmercator"], "sources": [f"{summary.name}_wms"], "format": "image/png",
-            "request_format": "image/png", "concurrent_tile_creators": TILE_CREATORS,
+            "request_format": "image/png",
             "cache": {"type": "file", "directory_layout": "tc",
                       "directory": str(cache_dir / summary.name / summary.content_key)},
         }  # fmt: skip
