@@ -11,9 +11,9 @@ Run: ``.venv/bin/python benchmarks/bench_load.py [--workers 1|2] [--seconds 60] 
 An XYZ request is a random Web Mercator tile of the scene at ``--zooms`` for a random year
 (``/tiles/collections/sr_annual/tiles/WebMercatorQuad/{z}/{x}/{y}.png?datetime=YYYY``). A WMS request
 is a GetMap of 256 × 256 px in EPSG:3857 at the resolution of one of those zooms, at a random
-position inside the scene and a random ``TIME``, so MapProxy mostly has to fetch 2 × 2 metatiles
-from the renderer: its on-disk cache is emptied before each phase, and the cache hit rate a phase
-could have had is estimated from the metatiles its requests needed. A response is an error unless
+position inside the scene and a random ``TIME``, so MapProxy mostly has to fetch its one to four
+grid tiles from the renderer: its on-disk cache is emptied before each phase, and the cache hit rate
+a phase could have had is estimated from the grid tiles its requests needed. A response is an error unless
 it is 200 with an image. Each kind prints requests, errors, throughput, p50, p99, p99/p50 and the
 spread of requests per client; then throughput under load ÷ one-client throughput, and the peak
 RSS of the server's process tree (web workers, Dask workers, PostgreSQL).
@@ -48,11 +48,10 @@ PRODUCT = "sr_annual"
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 HALF_WORLD = math.pi * 6378137.0
 TILE_PX = 256
-META = 2  # MapProxy's meta_size (ogc_config/mapproxy.yml)
 INSET = 0.1
 
 Request = tuple[str, dict[str, str], frozenset[tuple[str, int, int, int]]]
-"""Path, query, and the MapProxy metatiles it needs (none for XYZ)."""
+"""Path, query, and the MapProxy tiles it needs (none for XYZ)."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,9 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     per_client: list[int] = field(default_factory=list)
-    metatiles_needed: int = 0
-    metatiles_seen: set[tuple[str, int, int, int]] = field(default_factory=set)
-    metatiles_cached: int = 0
+    tiles_needed: int = 0
+    tiles_seen: set[tuple[str, int, int, int]] = field(default_factory=set)
+    tiles_cached: int = 0
     wall: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,7 +105,7 @@ def xyz_request(rng: random.Random, scene: Scene) -> Request:
 
 
 def wms_request(rng: random.Random, scene: Scene) -> Request:
-    """A one-tile GetMap at a random offset: it needs one to four metatiles of its zoom."""
+    """A one-tile GetMap at a random offset: it needs one to four grid tiles of its zoom."""
     zoom, date = rng.choice(list(scene.tiles)), rng.choice(scene.dates)
     size = 2 * HALF_WORLD / 2**zoom
     left, bottom, right, top = scene.bounds
@@ -114,15 +113,15 @@ def wms_request(rng: random.Random, scene: Scene) -> Request:
     miny = rng.uniform(bottom, max(bottom, top - size))
     columns = {math.floor((x + HALF_WORLD) / size) for x in (minx, minx + size * 0.999)}
     rows = {math.floor((HALF_WORLD - y) / size) for y in (miny + size * 0.001, miny + size)}
-    metatiles = frozenset((date, zoom, c // META, r // META) for c in columns for r in rows)
+    tiles = frozenset((date, zoom, c, r) for c in columns for r in rows)
     query = {"SERVICE": "WMS", "VERSION": "1.1.1", "REQUEST": "GetMap", "LAYERS": PRODUCT,
              "STYLES": "", "SRS": "EPSG:3857", "BBOX": f"{minx},{miny},{minx + size},{miny + size}",
              "WIDTH": str(TILE_PX), "HEIGHT": str(TILE_PX), "FORMAT": "image/png",
              "TRANSPARENT": "TRUE", "TIME": date}  # fmt: skip
-    return "/mapproxy/service", query, metatiles
+    return "/mapproxy/service", query, tiles
 
 
-def _record(tally: Tally, response: httpx.Response | None, error: str, metatiles) -> None:
+def _record(tally: Tally, response: httpx.Response | None, error: str, tiles) -> None:
     if response is not None and response.status_code == 200:
         if response.headers.get("content-type", "").startswith("image/"):
             error = ""
@@ -133,9 +132,9 @@ def _record(tally: Tally, response: httpx.Response | None, error: str, metatiles
     with tally.lock:
         if error:
             tally.errors.append(error)
-        tally.metatiles_needed += len(metatiles)
-        tally.metatiles_cached += len(metatiles & tally.metatiles_seen)
-        tally.metatiles_seen |= metatiles
+        tally.tiles_needed += len(tiles)
+        tally.tiles_cached += len(tiles & tally.tiles_seen)
+        tally.tiles_seen |= tiles
 
 
 def _client(base: str, make: Callable[[random.Random], Request], seed: int, deadline: float,
@@ -143,14 +142,14 @@ def _client(base: str, make: Callable[[random.Random], Request], seed: int, dead
     rng, count = random.Random(seed), 0
     with httpx.Client(base_url=base, timeout=120) as client:
         while time.monotonic() < deadline:
-            path, query, metatiles = make(rng)
+            path, query, tiles = make(rng)
             response, error, begin = None, "", time.perf_counter()
             try:
                 response = client.get(path, params=query)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             tally.latencies.append(time.perf_counter() - begin)
-            _record(tally, response, error, metatiles)
+            _record(tally, response, error, tiles)
             count += 1
     tally.per_client.append(count)
 
@@ -187,8 +186,8 @@ def describe(label: str, tally: Tally) -> str:
             f"{len(ms) / tally.wall:6.2f} req/s  p50 {p50:7.0f} ms  p99 {p99:7.0f} ms  "
             f"p99/p50 {p99 / p50:5.2f}  max {max(ms):7.0f} ms  "
             f"per client {min(tally.per_client)}-{max(tally.per_client)}")  # fmt: skip
-    if tally.metatiles_needed:
-        line += f"  est. cache hits {tally.metatiles_cached / tally.metatiles_needed:4.0%}"
+    if tally.tiles_needed:
+        line += f"  est. cache hits {tally.tiles_cached / tally.tiles_needed:4.0%}"
     return line
 
 
