@@ -27,9 +27,13 @@ def write_yaml(path: Path, document: dict[str, Any]) -> None:
 
 
 class MapProxyHost:
-    """MapProxy's WSGI app behind a2wsgi, with its own thread pool (not the server's)."""
+    """MapProxy's WSGI app behind a2wsgi, with its own thread pool (not the server's).
 
-    def __init__(self, folder: Path, *, threads: int = 16) -> None:
+    Its threads mostly wait for the renderer, whose admission queue bounds the work, so there are
+    enough of them for every client of a busy server: with fewer, a WMS request would queue twice,
+    for a thread and then for the renderer, and wait twice as long as a tile request."""
+
+    def __init__(self, folder: Path, *, threads: int = 64) -> None:
         self.config_path = folder / "mapproxy.yaml"
         self._wsgi: Any = None
         self.asgi = WSGIMiddleware(self._dispatch, workers=threads)
