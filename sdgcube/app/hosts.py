@@ -18,7 +18,26 @@ from starlette.types import Receive, Scope, Send
 from sdgcube.datacube.cog import atomic_path
 from sdgcube.tiles.mapproxy_errors import client_errors
 
-__all__ = ["MapProxyHost", "write_yaml"]
+__all__ = ["MapProxyHost", "mapproxy_app", "write_yaml"]
+
+
+def mapproxy_app(config_path: Path) -> Any:
+    """MapProxy's WSGI app for a configuration file, with its tile locks switched off.
+
+    MapProxy names a tile's lock after the tile's position only, not its ``TIME``: every request for
+    a place, whatever the year, would wait for whoever renders that place, holding the lock while
+    its render waits its turn in the renderer's queue. Without locks two requests for the very same
+    tile at the same moment may both render it (tiles are written atomically); that costs a render,
+    where the lock made requests for other years queue one behind the other."""
+    from mapproxy.config.loader import load_configuration
+    from mapproxy.wsgiapp import MapProxyApp
+
+    conf = load_configuration(mapproxy_conf=str(config_path), ignore_warnings=True)
+    services = conf.configured_services()
+    for cache in conf.caches.values():
+        for _grid, _extent, manager in cache.caches():  # memoized: the managers the services use
+            manager.locker.locking_disabled = True
+    return MapProxyApp(services, conf.base_config)
 
 
 def write_yaml(path: Path, document: dict[str, Any]) -> None:
@@ -46,15 +65,11 @@ class MapProxyHost:
 
     def load(self, config: dict[str, Any]) -> None:
         """Build MapProxy from the configuration; with no layers (an empty cube) there is none."""
-        from mapproxy.wsgiapp import make_wsgi_app
-
         write_yaml(self.config_path, config)
         if not config["layers"]:
             self._wsgi = None
             return
-        self._wsgi = client_errors(
-            make_wsgi_app(str(self.config_path), ignore_config_warnings=True, reloader=False)
-        )
+        self._wsgi = client_errors(mapproxy_app(self.config_path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)
