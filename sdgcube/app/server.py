@@ -5,6 +5,8 @@ the tiler — and nothing is built at import time. A background loop publishes w
 index, collection by collection, and marks failed the jobs that lost their Dask task. Thread pools
 are kept apart on purpose: MapProxy runs in a2wsgi's own pool and calls the tile renderer, which
 runs in AnyIO's pool, so MapProxy cache misses can never take every thread the renderer needs.
+Renders are admitted a few at a time in arrival order (`RenderAdmission`), MapProxy's included: under
+load every request then waits about as long as every other (``benchmarks/bench_load.py``).
 """
 
 from __future__ import annotations
