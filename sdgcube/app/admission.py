@@ -10,6 +10,7 @@ its place in the queue times the render time: the same for everybody, and no slo
 from __future__ import annotations
 
 import asyncio
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,21 +18,30 @@ __all__ = ["RenderAdmission"]
 
 
 class RenderAdmission:
-    """Lets at most ``limit`` HTTP requests into ``app`` at once, the others in FIFO order.
+    """Lets at most ``limit`` rendering requests into ``app`` at once, the others in FIFO order.
 
+    A request renders when its path below the mount matches ``renders``; the others (TileJSON,
+    capabilities, tile set metadata) pass straight through rather than wait behind images.
     ``asyncio.Semaphore`` wakes its waiters in the order they came and lets no newcomer overtake
     them. A slot is given back when the response starts: the image is rendered by then, and sending
     it to a slow client must not keep the next request waiting."""
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, renders: re.Pattern[str]) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         self.app = app
         self.limit = limit
+        self.renders = renders
         self._slots = asyncio.Semaphore(limit)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _admitted(self, scope: Scope) -> bool:
         if scope["type"] != "http":
+            return False
+        path, root = scope["path"], scope.get("root_path", "")
+        return bool(self.renders.match(path.removeprefix(root)))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._admitted(scope):
             await self.app(scope, receive, send)
             return
         await self._slots.acquire()

@@ -49,7 +49,7 @@ from sdgcube.app.pygeoapi_host import Endpoint, PygeoapiHost
 from sdgcube.processes.executor import fail_orphans
 from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
-from sdgcube.tiles.app import create_tiles_app
+from sdgcube.tiles.app import RENDER_ROUTES, create_tiles_app
 from sdgcube.tiles.wms_source import WmsGetMapShim
 
 __all__ = ["create_app"]
@@ -200,7 +200,8 @@ def _routes(
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
                                                  archive_dir=services.settings.archive_dir)),
         Mount("/tiles", RenderAdmission(WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube)),
-                                        limit=services.settings.limits.concurrent_renders)),
+                                        limit=services.settings.limits.concurrent_renders,
+                                        renders=RENDER_ROUTES)),
         Mount("/mapproxy", mapproxy),
         *pygeoapi.routes(published),
     ]  # fmt: skip

@@ -1,5 +1,5 @@
-"""Admission control in front of the renderer: a bound on concurrent requests, served in arrival order,
-and a slot freed as soon as the response starts."""
+"""Admission control in front of the renderer: a bound on concurrent renders, served in arrival order,
+a slot freed as soon as the response starts, and metadata requests never queued."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import asyncio
 import pytest
 
 from sdgcube.app.admission import RenderAdmission
+from sdgcube.tiles.app import RENDER_ROUTES
+
+TILE = "/tiles/collections/sr_annual/tiles/WebMercatorQuad/14/16164/10245.png"
 
 
 class _Recorder:
@@ -43,15 +46,15 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-def _request(app, number: int) -> asyncio.Task:
-    scope = {"type": "http", "number": number}
+def _request(app, number: int, path: str = TILE) -> asyncio.Task:
+    scope = {"type": "http", "number": number, "path": path, "root_path": "/tiles"}
     return asyncio.create_task(app(scope, _receive, _noop_send))
 
 
 def test_at_most_limit_run_and_the_others_enter_in_arrival_order():
     async def scenario() -> tuple[list[int], int]:
         inner = _Recorder()
-        app = RenderAdmission(inner, limit=2)
+        app = RenderAdmission(inner, limit=2, renders=RENDER_ROUTES)
         tasks = []
         for number in range(8):
             tasks.append(_request(app, number))
@@ -87,7 +90,7 @@ def test_a_slot_is_free_once_the_response_has_started():
             await send({"type": "http.response.body", "body": b""})
             events.append(f"done {scope['number']}")
 
-        app = RenderAdmission(slow_body, limit=1)
+        app = RenderAdmission(slow_body, limit=1, renders=RENDER_ROUTES)
         first = _request(app, 0)
         await _settle()
         second = _request(app, 1)
@@ -111,7 +114,7 @@ def test_an_error_gives_the_slot_back():
         async def failing(scope, receive, send) -> None:
             raise RuntimeError("render failed")
 
-        app = RenderAdmission(failing, limit=1)
+        app = RenderAdmission(failing, limit=1, renders=RENDER_ROUTES)
         for number in range(3):  # would wait forever if the first failure kept its slot
             with pytest.raises(RuntimeError):
                 await asyncio.wait_for(_request(app, number), 1)
@@ -121,4 +124,46 @@ def test_an_error_gives_the_slot_back():
 
 def test_a_limit_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
-        RenderAdmission(_Recorder(), limit=0)
+        RenderAdmission(_Recorder(), limit=0, renders=RENDER_ROUTES)
+
+
+def test_metadata_requests_do_not_wait_behind_renders():
+    async def scenario() -> list[int]:
+        inner = _Recorder()
+        app = RenderAdmission(inner, limit=1, renders=RENDER_ROUTES)
+        render, queued = _request(app, 0), _request(app, 1)
+        await _settle()
+        tilejson = _request(app, 2, "/tiles/collections/sr_annual/WebMercatorQuad/tilejson.json")
+        await _settle()
+        entered = list(inner.entered)
+        for number in range(3):
+            inner.finish.setdefault(number, asyncio.Event()).set()
+        await asyncio.gather(render, queued, tilejson)
+        return entered
+
+    assert asyncio.run(scenario()) == [0, 2]  # the TileJSON is answered; the second tile waits
+
+
+@pytest.mark.parametrize(
+    ("path", "renders"),
+    [
+        ("/collections/sr_annual/tiles/WebMercatorQuad/14/16164/10245.png", True),
+        ("/collections/sr_annual/tiles/WebMercatorQuad/14/16164/10245@2x.webp", True),
+        ("/collections/sr_annual/tiles/WebMercatorQuad/3/1/2", True),
+        ("/collections/sr_annual/wms", True),
+        ("/collections/sr_annual/bbox/1,2,3,4/256x256.png", True),
+        ("/collections/sr_annual/preview.png", True),
+        ("/collections/sr_annual/feature/256x256.png", True),
+        ("/collections/sr_annual/point/178.3,-41.4", True),
+        ("/collections/sr_annual/statistics", True),
+        ("/collections/sr_annual/tiles/WebMercatorQuad", False),
+        ("/collections/sr_annual/tiles", False),
+        ("/collections/sr_annual/WebMercatorQuad/tilejson.json", False),
+        ("/collections/sr_annual/WMTSCapabilities.xml", False),
+        ("/collections/sr_annual/info", False),
+        ("/collections/sr_annual/WebMercatorQuad/map.html", False),
+        ("/tileMatrixSets/WebMercatorQuad", False),
+    ],
+)
+def test_render_routes(path, renders):
+    assert bool(RENDER_ROUTES.match(path)) is renders
