@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RenderAdmission"]
 
+_CLOSE = (b"connection", b"close")
+
 
 class RenderAdmission:
     """Lets at most ``limit`` rendering requests into ``app`` at once, the others in FIFO order.
@@ -24,7 +26,9 @@ class RenderAdmission:
     capabilities, tile set metadata) pass straight through rather than wait behind images.
     ``asyncio.Semaphore`` wakes its waiters in the order they came and lets no newcomer overtake
     them. A slot is given back when the response starts: the image is rendered by then, and sending
-    it to a slow client must not keep the next request waiting."""
+    it to a slow client must not keep the next request waiting. A response that had to queue closes
+    its connection: each web worker has its own queue, and a client kept alive on the busier worker
+    would wait longer every time; the next connection goes to whichever worker accepts it first."""
 
     def __init__(self, app: ASGIApp, *, limit: int, renders: re.Pattern[str]) -> None:
         if limit < 1:
@@ -44,6 +48,7 @@ class RenderAdmission:
         if not self._admitted(scope):
             await self.app(scope, receive, send)
             return
+        queued = self._slots.locked()
         await self._slots.acquire()
         held = True
 
@@ -56,6 +61,8 @@ class RenderAdmission:
         async def send_releasing(message: Message) -> None:
             if message["type"] == "http.response.start":
                 release()
+                if queued:
+                    message = {**message, "headers": [*message.get("headers", []), _CLOSE]}
             await send(message)
 
         try:

@@ -167,3 +167,27 @@ def test_metadata_requests_do_not_wait_behind_renders():
 )
 def test_render_routes(path, renders):
     assert bool(RENDER_ROUTES.match(path)) is renders
+
+
+def test_a_response_that_had_to_wait_closes_its_connection():
+    async def scenario() -> list[list]:
+        inner = _Recorder()
+        app = RenderAdmission(inner, limit=1, renders=RENDER_ROUTES)
+        sent: dict[int, list] = {0: [], 1: []}
+        tasks = []
+        for number in (0, 1):
+
+            async def send(message, number=number) -> None:
+                sent[number].append(message)
+
+            scope = {"type": "http", "number": number, "path": TILE, "root_path": "/tiles"}
+            tasks.append(asyncio.create_task(app(scope, _receive, send)))
+            await _settle()
+        for number in (0, 1):
+            inner.finish.setdefault(number, asyncio.Event()).set()
+        await asyncio.gather(*tasks)
+        return [sent[n][0]["headers"] for n in (0, 1)]
+
+    served_at_once, queued = asyncio.run(scenario())
+    assert (b"connection", b"close") not in served_at_once
+    assert (b"connection", b"close") in queued
