@@ -52,6 +52,12 @@ class Limits(BaseModel):
     max_job_pixels: int = Field(
         2_000_000_000, gt=0, description="Most pixel values (pixels × time slices) one job may read"
     )
+    concurrent_renders: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        gt=0,
+        description="Map renders (tiles, WMS images) one web worker runs at once; further requests "
+        "wait their turn in arrival order (default: the number of CPUs)",
+    )
 
 
 class Settings(BaseSettings):

@@ -89,19 +89,34 @@ def _load_plugins() -> None:
 
 
 def build_mapproxy(config: dict[str, Any], folder: Path) -> WsgiApp:
-    """MapProxy's WSGI app for a configuration document (which it takes over and changes)."""
+    """MapProxy's WSGI app for a configuration document (which it takes over and changes), with
+    its tile locks switched off.
+
+    MapProxy names a tile's lock after the tile's position only, not its ``TIME``: every request for
+    a place, whatever the year, would wait for whoever renders that place, holding the lock while
+    its render waits its turn in the renderer's queue. Without locks two requests for the very same
+    tile at the same moment may both render it (tiles are written atomically); that costs a render,
+    where the lock made requests for other years queue one behind the other."""
     from mapproxy.config.loader import ProxyConfiguration
     from mapproxy.wsgiapp import MapProxyApp
 
     _load_plugins()
     proxy = ProxyConfiguration(config, conf_base_dir=str(folder))
-    return MapProxyApp(proxy.configured_services(), proxy.base_config)  # type: ignore[no-any-return]
+    services = proxy.configured_services()
+    for cache in proxy.caches.values():
+        for _grid, _extent, manager in cache.caches():  # memoized: the managers the services use
+            manager.locker.locking_disabled = True
+    return MapProxyApp(services, proxy.base_config)  # type: ignore[no-any-return]
 
 
 class MapProxyHost:
-    """MapProxy's WSGI app behind a2wsgi, with its own thread pool (not the server's)."""
+    """MapProxy's WSGI app behind a2wsgi, with its own thread pool (not the server's).
 
-    def __init__(self, folder: Path, *, threads: int = 16) -> None:
+    Its threads mostly wait for the renderer, whose admission queue bounds the work, so there are
+    enough of them for every client of a busy server: with fewer, a WMS request would queue twice,
+    for a thread and then for the renderer, and wait twice as long as a tile request."""
+
+    def __init__(self, folder: Path, *, threads: int = 64) -> None:
         self.folder = folder
         self._wsgi: WsgiApp | None = None
         self.asgi = WSGIMiddleware(self._dispatch, workers=threads)

@@ -5,6 +5,8 @@ the tiler — and nothing is built at import time. A background loop publishes w
 index, collection by collection, and marks failed the jobs that lost their Dask task. Thread pools
 are kept apart on purpose: MapProxy runs in a2wsgi's own pool and calls the tile renderer, which
 runs in AnyIO's pool, so MapProxy cache misses can never take every thread the renderer needs.
+Renders are admitted a few at a time in arrival order (`RenderAdmission`), MapProxy's included: under
+load every request then waits about as long as every other (``benchmarks/bench_load.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from sdgcube.app.admission import RenderAdmission
 from sdgcube.app.coverage_routes import (
     checked_query,
     coverage_description,
@@ -46,7 +49,7 @@ from sdgcube.app.pygeoapi_host import Endpoint, PygeoapiHost
 from sdgcube.processes.executor import fail_orphans
 from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
-from sdgcube.tiles.app import create_tiles_app
+from sdgcube.tiles.app import RENDER_ROUTES, create_tiles_app
 from sdgcube.tiles.wms_source import WmsGetMapShim
 
 __all__ = ["create_app"]
@@ -198,7 +201,9 @@ def _routes(
         Route("/jobs/{job_id}/outputs/{name}", output),
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
                                                  archive_dir=services.settings.archive_dir)),
-        Mount("/tiles", WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube))),
+        Mount("/tiles", RenderAdmission(WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube)),
+                                        limit=services.settings.limits.concurrent_renders,
+                                        renders=RENDER_ROUTES)),
         Mount("/mapproxy", LatestMaps(mapproxy, publisher)),
         *pygeoapi.routes(published),
     ]  # fmt: skip

@@ -9,6 +9,8 @@ Mounted by the main application at ``/tiles``. Routes (relative to the mount):
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 from titiler.core.dependencies import create_colormap_dependency
@@ -26,9 +28,13 @@ from sdgcube.tiles.reader import ProductReader, TileSource
 from sdgcube.tiles.render import colormaps, render_defaults
 from sdgcube.tiles.zoom_bounds import ZoomBoundsMiddleware
 
-__all__ = ["COLLECTION_PREFIX", "RENDER_DEFAULTS_TTL_S", "create_tiles_app"]
+__all__ = ["COLLECTION_PREFIX", "RENDER_DEFAULTS_TTL_S", "RENDER_ROUTES", "create_tiles_app"]
 
 COLLECTION_PREFIX = "/collections/{collection_id}"
+RENDER_ROUTES = re.compile(
+    r"^/collections/[^/]+/(tiles/[^/]+/\d+/\d+/\d+|bbox/|feature|preview|point/|statistics|wms$)"
+)
+"""Paths (below the mount) of the routes that read and render pixels; the rest answer metadata."""
 RENDER_DEFAULTS_TTL_S = 60.0
 """Fallback defaults come from overview statistics, which only change with new datasets."""
 

@@ -19,13 +19,10 @@ import yaml
 from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.settings import Settings
 
-__all__ = ["MAPPROXY_TEMPLATE", "SOURCE_CONCURRENCY", "mapproxy_config", "time_values"]
+__all__ = ["MAPPROXY_TEMPLATE", "mapproxy_config", "time_values"]
 
 # Installed with the package (sdgcube/ogc_config links to the top-level ogc_config/ folder).
 MAPPROXY_TEMPLATE = resources.files("sdgcube") / "ogc_config" / "mapproxy.yml"
-SOURCE_CONCURRENCY = 4
-"""Most requests MapProxy sends to the renderer at once per layer, so cache misses under load leave
-the server's threads free for everybody else."""
 
 
 @functools.cache
@@ -39,13 +36,14 @@ def time_values(summary: ProductSummary) -> list[str]:
 
 
 def _source(settings: Settings, summary: ProductSummary, internal_url: str) -> dict[str, Any]:
+    """No ``concurrent_requests``: MapProxy's file-lock semaphore lets waiters overtake each other at
+    random, while the renderer already queues every render, MapProxy's included, in arrival order."""
     return {
         "type": "wms",
         "req": {"url": f"{internal_url}/tiles/collections/{summary.name}/wms", "layers": summary.name,
                 "transparent": True},
         "forward_req_params": ["time"],
         "supported_srs": ["EPSG:3857"],
-        "concurrent_requests": SOURCE_CONCURRENCY,
         "on_error": {404: {"response": "transparent", "cache": True},
                      204: {"response": "transparent", "cache": True}},
         "coverage": {"bbox": list(summary.bbox), "srs": "EPSG:4326"},

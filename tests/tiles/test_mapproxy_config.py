@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
 from datetime import datetime
 from pathlib import Path
+from time import monotonic, sleep
 from urllib.parse import parse_qs, urlparse
 
 import morecantile
@@ -193,14 +195,17 @@ class _Stub:
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.urls: list[str] = []
+        self.hold: dict[str, threading.Event] = {}  # TIME -> answer once set
 
     def open(self, client, url, data=None, method=None, headers=None):
         from mapproxy.client.http import HTTPClientError
 
         self.urls.append(url)
+        query = parse_qs(urlparse(url).query)
+        if query["time"][0] in self.hold:
+            self.hold[query["time"][0]].wait(30)
         if self.status != 200:
             raise HTTPClientError(f"HTTP Error {self.status}", response_code=self.status)
-        query = parse_qs(urlparse(url).query)
         size = int(query["width"][0]), int(query["height"][0])
         buffer = io.BytesIO()
         Image.new("RGBA", size, (255, 0, 0, 255)).save(buffer, "PNG")
@@ -220,15 +225,14 @@ class _Response:
 
 def _serve(settings, tmp_path, monkeypatch, status=200):
     from mapproxy.client.http import HTTPClient
-    from mapproxy.wsgiapp import make_wsgi_app
     from werkzeug.test import Client
+
+    from sdgcube.app.hosts import build_mapproxy
 
     stub = _Stub(status)
     # A bound method set on the class is not re-bound: the lambda hands the stub the client too.
     monkeypatch.setattr(HTTPClient, "open", lambda client, *a, **k: stub.open(client, *a, **k))  # noqa: PLW0108
-    app = make_wsgi_app(
-        str(_write(mapproxy_config(settings, PRODUCTS[:1], internal_url=INTERNAL), tmp_path))
-    )
+    app = build_mapproxy(mapproxy_config(settings, PRODUCTS[:1], internal_url=INTERNAL), tmp_path)
     return Client(app), stub
 
 
@@ -285,3 +289,28 @@ def test_renderer_404_is_a_transparent_tile(settings, tmp_path, monkeypatch):
     image = Image.open(io.BytesIO(response.data)).convert("RGBA")
     assert image.getextrema()[3] == (0, 0)  # fully transparent
     assert len(stub.urls) == 1
+
+
+def test_a_render_for_one_year_does_not_hold_up_the_same_place_in_another(
+    settings, tmp_path, monkeypatch
+):
+    """MapProxy's tile locks ignore TIME: with them, 2011 would wait for 2010's render to finish."""
+    client, stub = _serve(settings, tmp_path, monkeypatch)
+    stub.hold["2010-07-01"] = threading.Event()
+    first = threading.Thread(target=_get_tile, args=(client, "2010-07-01"))
+    first.start()
+    try:
+        deadline = monotonic() + 10
+        while not stub.urls and monotonic() < deadline:
+            sleep(0.01)
+        assert stub.urls, "the first request never reached the renderer"
+        answers: list[int] = []
+        second = threading.Thread(
+            target=lambda: answers.append(_get_tile(client, "2011-07-01").status_code)
+        )
+        second.start()
+        second.join(10)
+        assert answers == [200]  # while 2010 is still being rendered
+    finally:
+        stub.hold["2010-07-01"].set()
+        first.join(30)
