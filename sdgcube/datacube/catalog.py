@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from datacube.model import Dataset, Product
+from datacube.utils import parse_time
+from odc.geo import CRS, Geometry
+from odc.geo.geom import polygon
 from shapely.geometry import box
 from shapely.ops import unary_union
 
@@ -67,10 +70,11 @@ def summarise_datasets(product: Product, datasets: list[Dataset]) -> ProductSumm
     if not datasets:
         return ProductSummary(name, description, bands, 0, None, (), None, None)
     grid = NativeGrid.of(datasets)
-    extents = [ds.extent for ds in datasets if ds.extent is not None]
+    facts = [_extent_and_time(ds) for ds in datasets]
+    extents = [extent for extent, _ in facts if extent is not None]
     footprint = unary_union([box(*e.to_crs("EPSG:4326").boundingbox) for e in extents])
     native = unary_union([box(*e.to_crs(grid.crs).boundingbox) for e in extents])
-    times = tuple(sorted({ds.center_time for ds in datasets if ds.center_time is not None}))
+    times = tuple(sorted({time for _, time in facts if time is not None}))
     return ProductSummary(
         name=name,
         description=description,
@@ -84,3 +88,24 @@ def summarise_datasets(product: Product, datasets: list[Dataset]) -> ProductSumm
             ",".join(sorted(str(ds.id) for ds in datasets)).encode()
         ).hexdigest()[:16],
     )
+
+
+def _extent_and_time(ds: Dataset) -> tuple[Geometry | None, datetime | None]:
+    """ODC's ``ds.extent`` and ``ds.center_time``, derived the way ODC does from one reading of the
+    document's fields: each of ODC's properties reads every field of the document twice over
+    (``DocReader.__getattr__``), which made summaries of a thousand products take seconds."""
+    fields = ds.metadata.fields
+    projection = fields.get("grid_spatial") or {}
+    reference = projection.get("spatial_reference")
+    valid_data, corners = projection.get("valid_data"), projection.get("geo_ref_points")
+    extent = None
+    if reference and valid_data:
+        extent = Geometry(valid_data, crs=CRS(str(reference)))
+    elif reference and corners:
+        points = [(corners[k]["x"], corners[k]["y"]) for k in ("ll", "ul", "ur", "lr", "ll")]
+        extent = polygon(points, crs=CRS(str(reference)))
+    time = fields.get("time")
+    if time is None:
+        return extent, None
+    begin, end = parse_time(time.begin), parse_time(time.end)
+    return extent, begin + (end - begin) // 2

@@ -50,8 +50,10 @@ class NativeGrid:
     @classmethod
     def of(cls, datasets: Sequence[Dataset]) -> NativeGrid:
         def key(ds: Dataset) -> tuple[str, float, float, float, float]:
-            a, _, c, _, e, f = ds.metadata_doc["grids"]["default"]["transform"][:6]
-            return str(ds.crs), abs(a), abs(e), c % abs(a), f % abs(e)
+            # The eo3 document's own crs and grid: ``ds.crs`` reads every field of it, twice.
+            doc = ds.metadata_doc
+            a, _, c, _, e, f = doc["grids"]["default"]["transform"][:6]
+            return str(CRS(doc["crs"])), abs(a), abs(e), c % abs(a), f % abs(e)
 
         crs, res_x, res_y, align_x, align_y = Counter(key(ds) for ds in datasets).most_common(1)[0][
             0

@@ -110,3 +110,17 @@ def test_summaries_read_in_bulk_agree_with_odcs_search(backend, make_settings, t
     )
     assert empty.name == "sr_annual" and empty.dataset_count == 0 and empty.bbox is None
     cube.close()
+
+
+@pytest.mark.parametrize("name", ["sr_annual", "hires_rgb", "surface_water"])
+def test_summaries_agree_with_odcs_dataset_properties(demo, name) -> None:
+    """Summaries read each document's fields once; ODC's ``extent``, ``center_time`` and ``crs``
+    properties, read one by one, give the same extents, times and grid CRS."""
+    cube, _ = demo
+    datasets = cube.datasets(name)
+    (summary,) = summarise_products(cube, [name])
+    boxes = [ds.extent.to_crs("EPSG:4326").boundingbox for ds in datasets]
+    west, south, east, north = zip(*boxes, strict=True)
+    assert summary.bbox == pytest.approx((min(west), min(south), max(east), max(north)), abs=1e-6)
+    assert summary.times == tuple(sorted({ds.center_time for ds in datasets}))
+    assert summary.grid is not None and {ds.crs for ds in datasets} == {summary.grid.crs}
