@@ -6,7 +6,8 @@ Run: ``.venv/bin/python benchmarks/bench_load.py [--workers 1|2] [--seconds 60] 
 --workers W`` on a free port and measures, for ``sr_annual`` with its default rendering:
 
 - baseline: one XYZ client alone, then one WMS client alone, ``--baseline-seconds`` each;
-- load: ``--clients`` XYZ clients and ``--clients`` WMS clients together for ``--seconds``.
+- load: ``--clients`` XYZ clients alone, ``--clients`` WMS clients alone, then both together, for
+  ``--seconds`` each.
 
 An XYZ request is a random Web Mercator tile of the scene at ``--zooms`` for a random year
 (``/tiles/collections/sr_annual/tiles/WebMercatorQuad/{z}/{x}/{y}.png?datetime=YYYY``). A WMS request
@@ -15,7 +16,8 @@ position inside the scene and a random ``TIME``, so MapProxy mostly has to fetch
 grid tiles from the renderer: its on-disk cache is emptied before each phase, and the cache hit rate
 a phase could have had is estimated from the grid tiles its requests needed. A response is an error unless
 it is 200 with an image. Each kind prints requests, errors, throughput, p50, p99, p99/p50 and the
-spread of requests per client; then throughput under load ÷ one-client throughput, and the peak
+spread of requests per client; then throughput under load ÷ one-client throughput (for the mixed
+phase per kind and summed: the work done in one-client units), and the peak
 RSS of the server's process tree (web workers, Dask workers, PostgreSQL).
 """
 
@@ -243,25 +245,41 @@ def _empty_mapproxy_cache(data_dir: Path) -> None:
     shutil.rmtree(data_dir / "cache" / "mapproxy" / PRODUCT, ignore_errors=True)
 
 
-def measure(base: str, scene: Scene, data_dir: Path, args: argparse.Namespace) -> None:
-    xyz = (lambda rng: xyz_request(rng, scene), 1)
-    wms = (lambda rng: wms_request(rng, scene), 1)
-    alone = {}
-    for name, kind in (("XYZ", xyz), ("WMS", wms)):
-        _empty_mapproxy_cache(data_dir)
-        alone[name] = run_phase(base, {name: kind}, args.baseline_seconds, seed=1)[name]
-        print(describe(f"{name}, 1 client", alone[name]), flush=True)
+def _throughput(tally: Tally) -> float:
+    return len(tally.latencies) / tally.wall
+
+
+def _load_phase(base: str, data_dir: Path, kinds: dict, seconds: float, clients: int) -> dict:
     _empty_mapproxy_cache(data_dir)
-    loaded = {name: (make, args.clients) for name, (make, _) in (("XYZ", xyz), ("WMS", wms))}
-    under = run_phase(base, loaded, args.seconds, seed=2)
+    under = run_phase(
+        base, {name: (make, clients) for name, make in kinds.items()}, seconds, seed=2
+    )
     for name, tally in under.items():
-        print(describe(f"{name}, {args.clients} clients", tally))
-    for name, tally in under.items():
-        ratio = (len(tally.latencies) / tally.wall) / (
-            len(alone[name].latencies) / alone[name].wall
-        )
-        print(f"{name} throughput under load / one client: {ratio:.2f}")
-    errors = {e for tally in [*alone.values(), *under.values()] for e in tally.errors}
+        print(describe(f"{name}, {clients} clients" + (" + the other kind" if len(kinds) > 1 else ""),
+                       tally), flush=True)  # fmt: skip
+    return under
+
+
+def measure(base: str, scene: Scene, data_dir: Path, args: argparse.Namespace) -> None:
+    kinds = {"XYZ": lambda rng: xyz_request(rng, scene), "WMS": lambda rng: wms_request(rng, scene)}
+    alone = {}
+    for name, make in kinds.items():
+        _empty_mapproxy_cache(data_dir)
+        alone[name] = run_phase(base, {name: (make, 1)}, args.baseline_seconds, seed=1)[name]
+        print(describe(f"{name}, 1 client", alone[name]), flush=True)
+    phases = [{name: make} for name, make in kinds.items()] + [kinds]
+    results = [_load_phase(base, data_dir, kinds_, args.seconds, args.clients) for kinds_ in phases]
+    for name in kinds:
+        ratio = _throughput(results[list(kinds).index(name)][name]) / _throughput(alone[name])
+        print(f"{name} alone: throughput of {args.clients} clients / one client: {ratio:.2f}")
+    shares = {
+        name: _throughput(tally) / _throughput(alone[name]) for name, tally in results[-1].items()
+    }
+    print("both kinds together: throughput / one client: "
+          + ", ".join(f"{name} {share:.2f}" for name, share in shares.items())
+          + f"; sum {sum(shares.values()):.2f} (the work done, in one-client units)")  # fmt: skip
+    errors = {e for tally in [*alone.values(), *(t for r in results for t in r.values())]
+              for e in tally.errors}  # fmt: skip
     for error in sorted(errors)[:5]:
         print(f"error: {error}")
 
