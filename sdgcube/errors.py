@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "IndexUnavailable",
     "IngestError",
+    "InvalidModel",
     "InvalidRequest",
     "JobCancelled",
     "LimitExceeded",
@@ -88,6 +89,10 @@ class NoData(SdgcubeError, LookupError):
 
 class LimitExceeded(InvalidRequest):
     """The request is valid but larger than this server's configured limits allow."""
+
+
+class InvalidModel(InvalidRequest):
+    """A segmentation model that is unknown, unreadable, or does not fit its card or the data."""
 
 
 class UnknownJob(SdgcubeError, KeyError):
