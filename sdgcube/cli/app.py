@@ -11,20 +11,17 @@ import json
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from sdgcube.cli.boundaries import boundaries
 from sdgcube.cli.errors import fail, user_errors
 from sdgcube.cli.listings import datasets_app, products_app
-from sdgcube.cli.options import DataDir, settings_for
+from sdgcube.cli.options import DataDir, progress_bar, settings_for
 from sdgcube.cli.run import run
 from sdgcube.cli.serve import serve
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
-
+from sdgcube.cli.training import evaluate, train
 
 __all__ = ["app", "main"]
 
@@ -37,22 +34,6 @@ db_app = typer.Typer(no_args_is_help=True, help="The index database.")
 app.add_typer(db_app, name="db")
 app.add_typer(products_app, name="products")
 app.add_typer(datasets_app, name="datasets")
-
-
-def _progress() -> Progress:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True),
-    )  # fmt: skip
 
 
 @app.command()
@@ -108,6 +89,9 @@ def demo_data(
     seed: Annotated[
         int, typer.Option(help="Random seed; the archive is deterministic per seed")
     ] = 42,
+    chips: Annotated[
+        int | None, typer.Option(help="Number of 0.5 m building chips (default: by size)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write and index the synthetic demo archive with planted events and their ground truth, then
@@ -121,10 +105,10 @@ def demo_data(
             raise fail(f"--size must be one of {', '.join(SIZES)}, not {size!r}")
         settings = settings_for(data_dir)
         dc = init_index(settings)
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task(f"demo archive ({size})", total=None)
             generate_demo(
-                dc, settings.archive_dir, settings.data_dir / "demo", size=size, seed=seed,
+                dc, settings.archive_dir, settings.data_dir / "demo", size=size, seed=seed, chips=chips,
                 on_total=lambda n: bar.update(task, total=n),
                 progress=lambda product: bar.update(task, advance=1, description=f"demo {size}: {product:<20}"),
             )  # fmt: skip
@@ -183,7 +167,7 @@ def ingest(
         settings = settings_for(data_dir)
         dc = init_index(settings)
         infos = plan_ingest(dc, files, product, timestamp)
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task(f"ingest into {product}", total=len(infos))
             results = []
             for info in infos:
@@ -216,7 +200,7 @@ def index_stac(
         if not items:
             raise fail(f"no STAC items found in {source}")
         dc = init_index(settings_for(data_dir))
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("index STAC items", total=len(items))
             added = index_items(dc, items, product, progress=lambda n: bar.advance(task, n))
         print(f"{added} new datasets, {len(items) - added} already indexed")
@@ -225,6 +209,8 @@ def index_stac(
 app.command("boundaries")(boundaries)
 app.command("serve")(serve)
 app.command("run")(run)
+app.command("train")(train)
+app.command("evaluate")(evaluate)
 
 
 def main() -> None:

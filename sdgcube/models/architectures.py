@@ -10,16 +10,14 @@ The output is one channel of logits (binary building segmentation, sigmoid for p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 import segmentation_models_pytorch as smp
 import torch
 
-__all__ = ["ARCHITECTURES", "Architecture", "NetworkSpec", "build_network", "count_parameters"]
+from sdgcube.models.spec import ARCHITECTURES, Architecture, NetworkSpec
 
-Architecture = Literal["deeplabv3plus", "deeplabv3", "unet", "pspnet", "fpn", "segformer"]
-ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
+__all__ = ["ARCHITECTURES", "Architecture", "NetworkSpec", "build_network", "count_parameters"]
 
 _CLASSES: dict[str, type[torch.nn.Module]] = {
     "deeplabv3plus": smp.DeepLabV3Plus,
@@ -33,18 +31,6 @@ _DECODER_CHANNELS_ARGUMENT = {"deeplabv3plus": "decoder_channels", "deeplabv3": 
                               "fpn": "decoder_segmentation_channels",
                               "segformer": "decoder_segmentation_channels"}  # fmt: skip
 """Architectures whose decoder width is one number, and smp's name for it."""
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    architecture: str
-    encoder: str
-    """An smp encoder name, e.g. ``resnet18``, ``mobilenet_v2``, ``mit_b0`` (SegFormer)."""
-    in_channels: int
-    encoder_depth: int = 5
-    """Encoder stages used (3–5); fewer stages run faster and, for ResNets, weigh less."""
-    decoder_channels: int | None = None
-    """Decoder width where the architecture has one; None: smp's default."""
 
 
 def build_network(spec: NetworkSpec) -> torch.nn.Module:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from sdgcube.models.architectures import Architecture, NetworkSpec
+from sdgcube.models.spec import Architecture, NetworkSpec
 
 __all__ = ["BUILDING_CLASSES", "ClassLabel", "ModelCard", "Normalisation", "TrainingData"]
 

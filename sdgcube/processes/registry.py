@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 __all__ = ["PROCESSES"]
 
 PROCESSES: dict[str, str] = {
@@ -13,3 +15,7 @@ PROCESSES: dict[str, str] = {
     "sdg-13-1-1": "sdgcube.processes.sdg_13_1_1.Sdg1311",
     "burnt-area": "sdgcube.processes.burnt_area.BurntArea",
 }
+if find_spec("torch") and find_spec("segmentation_models_pytorch"):  # the ``ml`` extra
+    PROCESSES["building-segmentation"] = (
+        "sdgcube.processes.building_segmentation.BuildingSegmentation"
+    )

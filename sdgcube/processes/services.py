@@ -13,7 +13,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from distributed import Client, LocalCluster, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -22,6 +22,9 @@ from sdgcube.datacube.cube import Cube, open_cube
 from sdgcube.datacube.vectors import VectorStore
 from sdgcube.processes.jobs import JobStore
 from sdgcube.settings import Settings
+
+if TYPE_CHECKING:
+    from sdgcube.models.registry import ModelRegistry
 
 __all__ = ["DaskConnection", "Services", "ServicesPlugin", "settings_payload", "worker_services"]
 
@@ -99,6 +102,13 @@ class Services:
     @property
     def vectors(self) -> VectorStore:
         return self.cube.vectors
+
+    @cached_property
+    def models(self) -> ModelRegistry:
+        """The segmentation models of this installation; torch loads with the first model."""
+        from sdgcube.models.registry import ModelRegistry
+
+        return ModelRegistry(self.settings.archive_dir)
 
     def close(self) -> None:
         self.dask.close()

@@ -108,10 +108,9 @@ def _chip_origin(ls: Landscape, index: int, count: int) -> Affine:
 
 
 def _chip_jobs(
-    ls: Landscape, size: str, seed: int, truth: list[dict[str, Any]]
+    ls: Landscape, count: int, seed: int, truth: list[dict[str, Any]]
 ) -> Iterator[DemoJob]:
     when = datetime(2020, 6, 1, tzinfo=UTC)
-    count = CHIPS_PER_SIZE[size]
     for index in range(count):
         chip = make_chip(_rng(seed, f"chip/{index}"))
         transform = _chip_origin(ls, index, count)
@@ -145,12 +144,13 @@ def _chip_jobs(
                 )
             ]
 
-        yield DemoJob("hires_rgb", when, f"hires_rgb/{index}", rgb)
-        yield DemoJob("building_labels", when, f"building_labels/{index}", labels)
+        key = f"{index}of{count}"  # a chip's place depends on how many there are
+        yield DemoJob("hires_rgb", when, f"hires_rgb/{key}", rgb)
+        yield DemoJob("building_labels", when, f"building_labels/{key}", labels)
 
 
 def demo_jobs(
-    ls: Landscape, size: str, seed: int, chip_truth: list[dict[str, Any]]
+    ls: Landscape, chips: int, seed: int, chip_truth: list[dict[str, Any]]
 ) -> Iterator[DemoJob]:
     """Every dataset of the archive, in time order within each product."""
     for year in ts.YEARS:
@@ -177,7 +177,7 @@ def demo_jobs(
         rng = _rng(seed, f"soc/{year}")
         yield DemoJob("soil_organic_carbon", datetime(year, 7, 1, tzinfo=UTC), f"soc/{year}",
                       _single(ls, "soc", functools.partial(ts.soil_carbon, ls, year, rng), nodata=ts.SOC_NODATA, unit="t/ha"))  # fmt: skip
-    yield from _chip_jobs(ls, size, seed, chip_truth)
+    yield from _chip_jobs(ls, chips, seed, chip_truth)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -212,17 +212,21 @@ def generate_demo(
     *,
     size: str = "small",
     seed: int = 42,
+    chips: int | None = None,
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Write, index and catalogue the demo archive; return its truth document.
 
-    Deterministic per (size, seed). Datasets already indexed are kept, so a re-run is quick."""
+    ``chips`` overrides the size's number of 0.5 m chips (training a model wants more).
+    Deterministic per (size, seed, chips). Datasets already indexed are kept, so a re-run is quick."""
     if size not in GRIDS:
         raise InvalidRequest(f"demo size {size!r} is not one of {', '.join(SIZES)}")
+    if chips is not None and not 1 <= chips <= 1024:
+        raise InvalidRequest(f"the number of chips must be 1 to 1024, not {chips}")
     ls = make_landscape(GRIDS[size], np.random.default_rng(seed))
     chip_truth: list[dict[str, Any]] = []
-    jobs = list(demo_jobs(ls, size, seed, chip_truth))
+    jobs = list(demo_jobs(ls, chips or CHIPS_PER_SIZE[size], seed, chip_truth))
     if on_total:
         on_total(len(jobs))
     ids = {job.key: str(uuid.uuid5(_NAMESPACE, f"{size}/{seed}/{job.key}")) for job in jobs}
