@@ -43,7 +43,15 @@ def build_network(spec: NetworkSpec) -> torch.nn.Module:
                                "in_channels": spec.in_channels, "classes": 1}  # fmt: skip
     if spec.encoder_depth != 5:
         options["encoder_depth"] = spec.encoder_depth
-    if spec.decoder_channels is not None:
+    if spec.architecture == "unet" and (
+        spec.encoder_depth != 5 or spec.decoder_channels is not None
+    ):
+        # one width per decoder block, halving towards full resolution (smp: 256 … 16 for depth 5)
+        last = spec.decoder_channels or 16
+        options["decoder_channels"] = [
+            last * 2 ** (spec.encoder_depth - 1 - i) for i in range(spec.encoder_depth)
+        ]
+    elif spec.decoder_channels is not None:
         name = _DECODER_CHANNELS_ARGUMENT.get(spec.architecture)
         if name is None:
             raise ValueError(f"architecture {spec.architecture!r} takes no decoder width")

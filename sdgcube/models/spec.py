@@ -20,4 +20,4 @@ class NetworkSpec:
     encoder_depth: int = 5
     """Encoder stages used (3–5); fewer stages run faster and, for ResNets, weigh less."""
     decoder_channels: int | None = None
-    """Decoder width where the architecture has one; None: smp's default."""
+    """Decoder width (UNet: of its last block, doubling upwards); None: smp's default."""

@@ -23,7 +23,7 @@ from sdgcube.models.architectures import NetworkSpec, build_network
 from sdgcube.models.metrics import SegmentationMetrics, confusion_matrix, segmentation_metrics
 from sdgcube.models.training_data import IGNORE, LabelledChip
 
-__all__ = ["EpochReport", "TrainingConfig", "TrainingResult", "normalised", "predict_probability", "resolve_device",
+__all__ = ["EpochReport", "TrainingConfig", "TrainingResult", "augment", "normalised", "predict_probability", "resolve_device",
            "train_network"]  # fmt: skip
 
 
@@ -75,8 +75,8 @@ def normalised(image: npt.NDArray[np.float32], mean: Sequence[float], std: Seque
     return np.nan_to_num(scaled, nan=0.0).astype(np.float32)
 
 
-def _augment(image: npt.NDArray[np.float32], labels: npt.NDArray[np.uint8], rng: np.random.Generator,
-             crop: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]:  # fmt: skip
+def augment(image: npt.NDArray[np.float32], labels: npt.NDArray[np.uint8], rng: np.random.Generator,
+            crop: int, *, jitter: bool = True) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]:  # fmt: skip
     """A random crop, flip, quarter turn and colour jitter of one (normalised) chip."""
     rows, cols = labels.shape
     top, left = int(rng.integers(0, rows - crop + 1)), int(rng.integers(0, cols - crop + 1))
@@ -85,6 +85,8 @@ def _augment(image: npt.NDArray[np.float32], labels: npt.NDArray[np.uint8], rng:
     image, labels = np.rot90(image, turns, axes=(1, 2)), np.rot90(labels, turns)
     if rng.random() < 0.5:
         image, labels = image[:, :, ::-1], labels[:, ::-1]
+    if not jitter:
+        return np.ascontiguousarray(image), np.ascontiguousarray(labels)
     gain = rng.uniform(0.8, 1.2, size=(image.shape[0], 1, 1)).astype(np.float32)
     shift = rng.normal(0, 0.15, size=(image.shape[0], 1, 1)).astype(np.float32)
     return np.ascontiguousarray(image * gain + shift), np.ascontiguousarray(labels)
@@ -127,7 +129,7 @@ def _epoch(network: torch.nn.Module, chips: Sequence[LabelledChip], config: Trai
     network.train()
     order, losses = rng.permutation(len(chips)), []
     for start in range(0, len(order), config.batch_size):
-        pairs = [_augment(normalised(chips[i].image, config.mean, config.std), chips[i].labels, rng, config.crop)
+        pairs = [augment(normalised(chips[i].image, config.mean, config.std), chips[i].labels, rng, config.crop)
                  for i in order[start : start + config.batch_size]]  # fmt: skip
         images = torch.from_numpy(np.stack([p[0] for p in pairs])).to(device).contiguous(memory_format=torch.channels_last)  # fmt: skip
         labels = torch.from_numpy(np.stack([p[1] for p in pairs])).to(device)
