@@ -33,6 +33,8 @@ _DECODER_CHANNELS_ARGUMENT = {"deeplabv3plus": "decoder_channels", "deeplabv3": 
                               "fpn": "decoder_segmentation_channels",
                               "segformer": "decoder_segmentation_channels"}  # fmt: skip
 """Architectures whose decoder width is one number, and smp's name for it."""
+_UNET_DECODER_CHANNELS = (256, 128, 64, 32, 16)
+"""smp's default U-Net decoder, one width per encoder stage, deepest first."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ def build_network(spec: NetworkSpec) -> torch.nn.Module:
                                "in_channels": spec.in_channels, "classes": 1}  # fmt: skip
     if spec.encoder_depth != 5:
         options["encoder_depth"] = spec.encoder_depth
+        if spec.architecture == "unet":
+            # smp's Unet refuses a depth other than 5 unless given one decoder width per stage; the
+            # default's last ones keep its 16-channel head and stay narrower than the encoder.
+            options["decoder_channels"] = _UNET_DECODER_CHANNELS[-spec.encoder_depth :]
     if spec.decoder_channels is not None:
         name = _DECODER_CHANNELS_ARGUMENT.get(spec.architecture)
         if name is None:
