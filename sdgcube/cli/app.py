@@ -18,6 +18,7 @@ import typer
 from sdgcube.cli.boundaries import boundaries
 from sdgcube.cli.errors import fail, user_errors
 from sdgcube.cli.listings import datasets_app, products_app
+from sdgcube.cli.models import models_app
 from sdgcube.cli.options import DataDir, progress_bar, settings_for
 from sdgcube.cli.run import run
 from sdgcube.cli.serve import serve
@@ -34,6 +35,7 @@ db_app = typer.Typer(no_args_is_help=True, help="The index database.")
 app.add_typer(db_app, name="db")
 app.add_typer(products_app, name="products")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(models_app, name="models")
 
 
 @app.command()

@@ -227,6 +227,8 @@ def plan_ingest(
     """Validate every file against the product (or the product the first file would create)."""
     if not _NAME.match(product):
         raise IngestError(f"product name {product!r} must be lower-case letters, digits and _")
+    if product == "models":  # <archive>/models/ holds the model registry (sdgcube.models.registry)
+        raise IngestError("product name 'models' is reserved for the archive's models folder")
     infos = [inspect_raster(path) for path in paths]
     existing = dc.index.products.get_by_name(product)
     doc = dict(existing.definition) if existing else product_doc_for(infos[0], product)
