@@ -110,11 +110,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ThreadPoolExecutor(PYGEOAPI_THREADS, "pygeoapi")
         )
         await run_in_threadpool(fail_orphans, services)
+        # torch takes seconds to import: the shipped models reach the catalog after start-up
+        models = asyncio.create_task(run_in_threadpool(services.publish_models))
         watcher = asyncio.create_task(_watch(publisher))
         try:
             yield
         finally:
             watcher.cancel()
+            models.cancel()
             services.close()
 
     app = Starlette(

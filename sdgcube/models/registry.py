@@ -20,9 +20,10 @@ import pickle
 import re
 import shutil
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,8 @@ def _is_published_copy(folder: Path) -> bool:
 class ModelRegistry:
     archive_dir: Path
     shipped_dir: Path = SHIPPED_DIR
+    _loaded: dict[tuple[Path, int, int], LoadedModel] = field(default_factory=dict, init=False, repr=False, compare=False)  # fmt: skip
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)  # fmt: skip
 
     @property
     def models_dir(self) -> Path:
@@ -146,8 +149,20 @@ class ModelRegistry:
             f"unknown model {model_id!r}; known models: {', '.join(self.ids()) or 'none'}"
         )
 
+    def card(self, model_id: str | None) -> ModelCard:
+        """The card of ``model_id``, without building its network."""
+        return read_card(self.path_of(model_id))
+
     def load(self, model_id: str | None) -> LoadedModel:
-        return load_model(self.path_of(model_id))
+        """The checked model, loaded once per process while its file stays the same (a server's
+        jobs share it: inference never changes a network in eval mode)."""
+        path = self.path_of(model_id)
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if key not in self._loaded:
+                self._loaded[key] = load_model(path)
+            return self._loaded[key]
 
     def add(self, path: Path, model_id: str | None = None, *, replace: bool = False) -> ModelEntry:
         """Check the model in ``path`` and copy it into the archive as ``model_id`` (default: its

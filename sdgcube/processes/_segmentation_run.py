@@ -54,6 +54,7 @@ def _segment(plan: SegmentationPlan, ctx: JobContext) -> _Rasters:
     card, inputs = plan.card, plan.inputs
     model = ctx.services.models.load(inputs.model)
     device = resolve_device("auto")
+    model.network.to(device)  # the registry's shared copy: every job of a worker uses one device
     segmenter = Segmenter(model, default_window(card.chip_size), device,
                           batch_size=16 if device.type == "cuda" else 4)  # fmt: skip
     image = CubeBlockReader(

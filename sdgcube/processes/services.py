@@ -13,6 +13,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, Self
 
 from distributed import Client, LocalCluster, get_worker
@@ -109,6 +110,11 @@ class Services:
         from sdgcube.models.registry import ModelRegistry
 
         return ModelRegistry(self.settings.archive_dir)
+
+    def publish_models(self) -> None:
+        """Put the shipped models in the archive's STAC catalog (nothing without the ``ml`` extra)."""
+        if find_spec("torch") is not None:
+            self.models.publish_shipped()
 
     def close(self) -> None:
         self.dask.close()
