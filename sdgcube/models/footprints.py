@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd  # type: ignore[import-untyped]  # no stubs installed
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pyproj

@@ -88,10 +88,10 @@ class BuildingSegmentation(CubeProcessor):
     prefix = "buildings"
 
     def check(self, inputs: BuildingSegmentationInputs, cube: Cube) -> SegmentationPlan:  # type: ignore[override]
-        registry = self.services.models if self.services is not None else None
-        if registry is None:
-            raise InvalidRequest("building-segmentation needs the server's model registry")
-        card = registry.card(inputs.model)
+        # torch loads only when this process is asked for
+        from sdgcube.models.registry import ModelRegistry
+
+        card = ModelRegistry(cube.settings.archive_dir).card(inputs.model)
         reads = {"image": ReadSpec(inputs.product, "product", bands={b: b for b in card.bands}, time=inputs.time,
                                    time_field="time")}  # fmt: skip
         if inputs.labels_product is not None:

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 from rasterio.features import rasterize
+from scipy import ndimage
 
 from sdgcube.datacube.demo import timeseries as ts
 from sdgcube.datacube.demo.chips import (
@@ -102,8 +103,12 @@ def test_chip_labels_match_the_footprints():
     chip = make_chip(np.random.default_rng(5))
     assert chip.rgb.dtype == np.uint8 and chip.rgb.min() >= 1
     assert 10 <= chip.buildings < 30 and 0.02 < chip.labels.mean() < 0.5
-    assert (chip.labels == rasterize(chip.footprints, out_shape=chip.labels.shape)).all()
-    assert chip.labels.sum() * CHIP_PIXEL**2 == pytest.approx(chip.footprint_area_m2, rel=0.02)
+    inside = rasterize(chip.footprints, out_shape=chip.labels.shape)
+    assert (chip.labels <= inside).all() and chip.building_pixels == inside.sum()
+    assert chip.building_pixels * CHIP_PIXEL**2 == pytest.approx(chip.footprint_area_m2, rel=0.02)
+    # shared walls are background: each building is its own 4-connected patch of the labels
+    assert ndimage.label(chip.labels)[1] == chip.buildings
+    assert chip.labels.sum() > 0.95 * chip.building_pixels
 
 
 def test_chips_hold_courtyards_wings_and_touching_houses():

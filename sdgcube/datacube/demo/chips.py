@@ -48,7 +48,11 @@ class Chip:
     rgb: np.ndarray
     """(3, y, x) uint8, never 0 (0 is nodata)."""
     labels: np.ndarray
-    """(y, x) uint8: 1 building, 0 background."""
+    """(y, x) uint8: 1 building, 0 background. Where two buildings touch, the pixels either side of
+    the shared wall are background: a mask can then tell touching buildings apart (the usual
+    remedy, since a per-pixel model sees one block of roof otherwise)."""
+    building_pixels: int
+    """Pixels inside some building, shared walls included."""
     footprints: tuple[Polygon, ...]
     """Each building's outline in pixel coordinates (x right, y down); touching ones separately."""
 
@@ -200,4 +204,21 @@ def make_chip(rng: np.random.Generator) -> Chip:
         _paint_roof(rgb, building, ids == i, colour, gabled=bool(rng.random() < 0.5))
     texture = _texture(rng)
     rgb = np.clip(np.round(rgb + texture), 1, 255).astype(np.uint8)
-    return Chip(rgb=rgb, labels=(ids > 0).astype(np.uint8), footprints=tuple(buildings))
+    labels = (ids > 0) & ~_shared_walls(ids)
+    return Chip(rgb=rgb, labels=labels.astype(np.uint8), building_pixels=int((ids > 0).sum()),
+                footprints=tuple(buildings))  # fmt: skip
+
+
+def _shared_walls(ids: np.ndarray) -> np.ndarray:
+    """bool (y, x): building pixels with a 4-neighbour in another building."""
+    walls = np.zeros(ids.shape, dtype=bool)
+    for axis in (0, 1):
+        a, b = (ids[1:], ids[:-1]) if axis == 0 else (ids[:, 1:], ids[:, :-1])
+        touching = (a > 0) & (b > 0) & (a != b)
+        if axis == 0:
+            walls[1:] |= touching
+            walls[:-1] |= touching
+        else:
+            walls[:, 1:] |= touching
+            walls[:, :-1] |= touching
+    return walls
