@@ -105,12 +105,15 @@ _OUTPUT_NAME = re.compile(r"^[\w][\w.-]*$")
 _OUTPUT_TYPES = {
     ".csv": "text/csv",
     ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".parquet": "application/vnd.apache.parquet",
     ".tif": "image/tiff; application=geotiff",
 }
 
 
 async def job_output(job_id: str, name: str, data_dir: Path) -> Response:
-    """A file a job wrote under its ``outputs`` folder (tables as CSV, SDMX-CSV, JSON)."""
+    """A file a job wrote under its ``outputs`` folder (tables as CSV, SDMX-CSV, JSON; footprints as
+    GeoJSON and GeoParquet)."""
     if not _OUTPUT_NAME.match(name) or not _OUTPUT_NAME.match(job_id):
         return ogc_exception(404, "NotFound", f"no output {name!r}")
     path = data_dir / "jobs" / job_id / "outputs" / name
