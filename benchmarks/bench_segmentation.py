@@ -41,6 +41,7 @@ from typing import Self
 
 import numpy as np
 import psutil
+import rasterio
 import torch
 from _common import SDGCUBE
 from datacube.model import Dataset
@@ -52,7 +53,7 @@ from sdgcube.datacube.cube import Cube, NativeGrid, open_cube
 from sdgcube.models.architectures import build_network
 from sdgcube.models.card import ModelCard, Normalisation
 from sdgcube.models.checkpoint import LoadedModel
-from sdgcube.models.inference import Segmenter, default_window
+from sdgcube.models.inference import BlockReader, Segmenter, default_window
 from sdgcube.models.pixel_grid import PixelGrid
 from sdgcube.models.spec import NetworkSpec
 from sdgcube.models.windows import Area
@@ -155,7 +156,7 @@ def loaded_model(name: str, spec: NetworkSpec, device: torch.device) -> LoadedMo
     return LoadedModel(card, network)
 
 
-def _write_blocks(segmenter: Segmenter, block: Block, area: Area, read: CubeBlockReader, out: Path) -> None:  # fmt: skip
+def _write_blocks(segmenter: Segmenter, block: Block, area: Area, read: BlockReader, out: Path) -> None:  # fmt: skip
     """``_segment``'s loop: every probability block into the mask and the probability raster."""
     threshold = segmenter.model.card.threshold
     with (RasterBlockWriter(out / "mask.tif", block.grid, area, dtype="uint8", nodata=NODATA, band="building") as mask,
@@ -187,6 +188,9 @@ def end_to_end(segmenter: Segmenter, block: Block, area: Area) -> Run:
             start = time.perf_counter()
             _write_blocks(segmenter, block, area, read, out)
             seconds = time.perf_counter() - start
+        with rasterio.open(out / "probability.tif") as src:  # the chips tile the block: all valid
+            valid = float((src.read(1) != NODATA).mean())
+        assert valid > 0.99, f"only {valid:.1%} of {area} was segmented: nothing read?"
     finally:
         hook.remove()
         shutil.rmtree(out, ignore_errors=True)
