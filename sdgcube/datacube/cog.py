@@ -47,6 +47,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+_IN_MEMORY_BYTES = 256 * 2**20
+"""Larger rasters are converted through a temporary file, so memory stays bounded (a country's
+0.5 m building mask would not fit)."""
+
+
 def translate_to_cog(
     src: DatasetReader,
     target: Path,
@@ -64,7 +69,7 @@ def translate_to_cog(
             _profile(dtype),
             indexes=indexes,
             nodata=nodata,
-            in_memory=True,
+            in_memory=src.width * src.height * src.count * dtype.itemsize <= _IN_MEMORY_BYTES,
             quiet=True,
             overview_resampling=_overview_resampling(dtype, categorical),
             use_cog_driver=False,
