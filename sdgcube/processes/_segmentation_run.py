@@ -22,7 +22,7 @@ from sdgcube.models.footprints import (
     regularise,
     write_footprints,
 )
-from sdgcube.models.inference import Segmenter, default_window
+from sdgcube.models.inference import Segmenter
 from sdgcube.models.metrics import confusion_matrix, segmentation_metrics
 from sdgcube.models.training import resolve_device
 from sdgcube.processes import indicator as ix
@@ -55,7 +55,7 @@ def _segment(plan: SegmentationPlan, ctx: JobContext) -> _Rasters:
     model = ctx.services.models.load(inputs.model)
     device = resolve_device("auto")
     model.network.to(device)  # the registry's shared copy: every job of a worker uses one device
-    segmenter = Segmenter(model, default_window(card.chip_size), device,
+    segmenter = Segmenter(model, plan.window, device,
                           batch_size=16 if device.type == "cuda" else 4)  # fmt: skip
     image = CubeBlockReader(
         ctx.cube, inputs.product, card.bands, plan.grid, plan.reads["image"].datasets

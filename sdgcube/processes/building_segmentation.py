@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from odc.geo.crs import CRS
 from pydantic import Field
 from pyproj import Transformer
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform
 
@@ -25,11 +26,11 @@ from sdgcube.datacube.cube import Cube, NativeGrid
 from sdgcube.errors import InvalidModel, InvalidRequest, LimitExceeded
 from sdgcube.models.card import ModelCard
 from sdgcube.models.pixel_grid import PixelGrid
-from sdgcube.models.windows import Area
+from sdgcube.models.windows import Area, WindowGrid
 from sdgcube.processes import indicator as ix
 from sdgcube.processes.base import CubeProcessor, ProcessResult
 from sdgcube.processes.context import JobContext
-from sdgcube.processes.reads import ReadSpec
+from sdgcube.processes.reads import ReadSpec, area_input_name, resolve_read
 
 __all__ = ["BuildingSegmentation", "BuildingSegmentationInputs", "SegmentationPlan"]
 
@@ -51,6 +52,7 @@ class SegmentationPlan(ix.IndicatorPlan[BuildingSegmentationInputs]):
     grid: PixelGrid
     area: Area
     """The block of the product's grid that covers the region."""
+    window: WindowGrid
 
 
 def to_crs(geometry: BaseGeometry, crs: CRS) -> BaseGeometry:
@@ -89,6 +91,7 @@ class BuildingSegmentation(CubeProcessor):
 
     def check(self, inputs: BuildingSegmentationInputs, cube: Cube) -> SegmentationPlan:  # type: ignore[override]
         # torch loads only when this process is asked for
+        from sdgcube.models.inference import default_window
         from sdgcube.models.registry import ModelRegistry
 
         card = ModelRegistry(cube.settings.archive_dir).card(inputs.model)
@@ -107,7 +110,16 @@ class BuildingSegmentation(CubeProcessor):
         if area.rows * area.cols * len(card.bands) > limit:
             raise LimitExceeded(f"the area holds {area.rows * area.cols:,} pixels of {len(card.bands)} bands, more "
                                 f"than this server's job limit of {limit:,} values")  # fmt: skip
-        return SegmentationPlan(plan.inputs, plan.region, plan.reads, card, grid, area)
+        window = default_window(card.chip_size)
+        # Windows reach past the area: they must read every dataset under them, or a pixel's
+        # prediction would depend on the area asked for (the datasets found over it).
+        reach = Area(area.row - window.size, area.col - window.size, area.rows + 2 * window.size,
+                     area.cols + 2 * window.size)  # fmt: skip
+        image = resolve_read(cube, reads["image"], area=shape(grid.geobox(reach).extent.to_crs("EPSG:4326").json),
+                             area_field=area_input_name(inputs))  # fmt: skip
+        return SegmentationPlan(
+            plan.inputs, plan.region, {**plan.reads, "image": image}, card, grid, area, window
+        )
 
     def run_plan(self, plan: Any, ctx: JobContext) -> ProcessResult:
         # torch and the footprint libraries load in the job, not when the server lists processes

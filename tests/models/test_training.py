@@ -7,7 +7,13 @@ import pytest
 
 from sdgcube.datacube.demo.chips import make_chip
 from sdgcube.models.spec import NetworkSpec
-from sdgcube.models.training import TrainingConfig, augment, train_network
+from sdgcube.models.training import (
+    SEPARATOR,
+    TrainingConfig,
+    augment,
+    mark_separators,
+    train_network,
+)
 from sdgcube.models.training_data import IGNORE, LabelledChip, band_statistics, split_by_chip
 
 
@@ -57,3 +63,17 @@ def test_validation_holds_out_whole_chips() -> None:
 def test_tiny_sets_still_split(count: int) -> None:
     train, validation = split_by_chip(chips(count, 4), 0.2, seed=0)
     assert len(train) >= 1 and len(train) + len(validation) == count
+
+
+def test_separators_mark_the_background_between_two_buildings() -> None:
+    labels = np.zeros((6, 10), np.uint8)
+    labels[1:5, 1:4] = 1
+    labels[1:5, 6:9] = 1
+    labels[0, 0] = IGNORE
+    marked = mark_separators(labels)
+    assert (marked[:, 4:6] == SEPARATOR).all()  # the two-pixel gap between the houses
+    assert (marked[1:5, 1:4] == 1).all() and marked[0, 0] == IGNORE
+    assert (marked[:, [0, 9]][1:] == 0).all()  # outer background stays background
+    single = np.zeros((6, 6), np.uint8)
+    single[2:4, 2:4] = 1
+    assert (mark_separators(single) == single).all()
