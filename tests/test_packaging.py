@@ -1,4 +1,5 @@
-"""A plain, non-editable install carries the pygeoapi and MapProxy templates of ``ogc_config/``."""
+"""A plain, non-editable install carries the pygeoapi and MapProxy templates of ``ogc_config/`` and
+the shipped segmentation model."""
 
 from __future__ import annotations
 
@@ -58,6 +59,12 @@ def test_the_wheel_carries_both_templates(wheel: Path) -> None:
         for name in TEMPLATES:
             packaged = archive.read(f"sdgcube/ogc_config/{name}")
             assert packaged == (ROOT / "ogc_config" / name).read_bytes()
+
+
+def test_the_wheel_carries_the_shipped_model(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = archive.read("sdgcube/models/shipped/buildings-demo.pt")
+    assert packaged == (ROOT / "sdgcube" / "models" / "shipped" / "buildings-demo.pt").read_bytes()
 
 
 _PROBE = """

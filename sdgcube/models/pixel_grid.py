@@ -23,19 +23,21 @@ __all__ = ["PixelGrid"]
 
 @dataclass(frozen=True)
 class PixelGrid:
-    crs: CRS
-    res_x: float
-    res_y: float
-    align_x: float
-    align_y: float
+    """Pixel indices over a product's native grid (its CRS, pixel size and alignment)."""
+
+    native: NativeGrid
 
     @classmethod
     def of(cls, grid: NativeGrid) -> PixelGrid:
-        return cls(grid.crs, grid.res_x, grid.res_y, grid.align_x, grid.align_y)
+        return cls(grid)
+
+    @property
+    def crs(self) -> CRS:
+        return self.native.crs
 
     def transform(self, area: Area) -> Affine:
-        return Affine(self.res_x, 0.0, self.align_x + area.col * self.res_x,
-                      0.0, -self.res_y, self.align_y - area.row * self.res_y)  # fmt: skip
+        g = self.native
+        return Affine(g.res_x, 0.0, g.align_x + area.col * g.res_x, 0.0, -g.res_y, g.align_y - area.row * g.res_y)  # fmt: skip
 
     def geobox(self, area: Area) -> GeoBox:
         return GeoBox((area.rows, area.cols), self.transform(area), self.crs)
@@ -43,8 +45,13 @@ class PixelGrid:
     def area_of(self, geometry: BaseGeometry) -> Area:
         """The smallest block of pixels covering ``geometry`` (in this grid's CRS)."""
         minx, miny, maxx, maxy = geometry.bounds
-        col0 = math.floor((minx - self.align_x) / self.res_x)
-        col1 = math.ceil((maxx - self.align_x) / self.res_x)
-        row0 = math.floor((self.align_y - maxy) / self.res_y)
-        row1 = math.ceil((self.align_y - miny) / self.res_y)
+        g = self.native
+        col0, col1 = (
+            math.floor((minx - g.align_x) / g.res_x),
+            math.ceil((maxx - g.align_x) / g.res_x),
+        )
+        row0, row1 = (
+            math.floor((g.align_y - maxy) / g.res_y),
+            math.ceil((g.align_y - miny) / g.res_y),
+        )
         return Area(row0, col0, max(row1 - row0, 1), max(col1 - col0, 1))
