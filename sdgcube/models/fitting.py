@@ -10,7 +10,7 @@ import platform
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -22,7 +22,13 @@ from sdgcube.models.architectures import NetworkSpec, count_parameters
 from sdgcube.models.card import ModelCard, Normalisation, TrainingData
 from sdgcube.models.checkpoint import save_model
 from sdgcube.models.metrics import segmentation_metrics
-from sdgcube.models.training import EpochReport, TrainingConfig, train_network
+from sdgcube.models.training import (
+    EpochReport,
+    TrainingConfig,
+    best_threshold,
+    resolve_device,
+    train_network,
+)
 from sdgcube.models.training_data import band_statistics, load_chips, split_by_chip
 
 __all__ = ["FitRequest", "fit_model", "software_versions"]
@@ -52,7 +58,7 @@ def software_versions() -> dict[str, str]:
 
 
 def _card(request: FitRequest, config: TrainingConfig, training: TrainingData, report: EpochReport,
-          parameters: int, resolution: float) -> ModelCard:  # fmt: skip
+          parameters: int, resolution: float, threshold: float = 0.5) -> ModelCard:  # fmt: skip
     spec = request.network
     metrics = report.metrics or segmentation_metrics([[0, 0], [0, 0]])
     return ModelCard(
@@ -61,7 +67,7 @@ def _card(request: FitRequest, config: TrainingConfig, training: TrainingData, r
         architecture=spec.architecture, encoder=spec.encoder, encoder_depth=spec.encoder_depth,
         decoder_channels=spec.decoder_channels, bands=request.bands,
         normalisation=Normalisation(mean=config.mean, std=config.std), chip_size=config.crop,
-        resolution_m=resolution, total_parameters=parameters,
+        resolution_m=resolution, total_parameters=parameters, threshold=threshold,
         training=training.model_copy(update={"best_epoch": report.epoch}),
         metrics={**{k: v for k, v in vars(metrics).items() if isinstance(v, float)}, "iou_building": metrics.iou[1]},
         software=software_versions(), created=datetime.now(UTC),
@@ -72,7 +78,8 @@ def fit_model(
     cube: Cube, request: FitRequest, *, on_start: Callable[[int], None] = lambda n: None,
     on_step: Callable[[], None] = lambda: None, on_epoch: Callable[[EpochReport], None] = lambda r: None,
 ) -> ModelCard:  # fmt: skip
-    """Train as ``request`` says and write the best model to ``request.output``; its card.
+    """Train as ``request`` says and write the best model to ``request.output``; its card. The card's
+    threshold is the one with the best building IoU on the validation chips, its metrics those there.
 
     ``on_start`` gets the number of steps of one epoch."""
     chips = load_chips(cube, request.product, request.labels_product, bands=request.bands,
@@ -98,6 +105,16 @@ def fit_model(
         on_epoch(report)
 
     result = train_network(train, validation, config, on_step=on_step, on_epoch=checkpoint)
-    return _card(
-        request, config, training, result.best, count_parameters(result.network), resolution
+    if not validation:
+        return _card(
+            request, config, training, result.best, count_parameters(result.network), resolution
+        )
+    threshold, metrics = best_threshold(
+        result.network, validation, mean, std, resolve_device(request.device)
     )
+    report = replace(result.best, metrics=metrics)
+    card = _card(
+        request, config, training, report, count_parameters(result.network), resolution, threshold
+    )
+    save_model(request.output, card, result.network)
+    return card
