@@ -246,7 +246,7 @@ def _notes(name: str, segmenter: Segmenter, quarter: Run, full: Run, forward_s: 
 
 def bench_model(name: str, block: Block, device: torch.device) -> tuple[list[str], list[str]]:
     """The table rows of one model and the lines of its ratios."""
-    batch_size = 16 if device.type == "cuda" else 4  # as _segment chooses
+    batch_size = 16 if device.type == "cuda" else 1  # as _segment chooses
     segmenter = Segmenter(loaded_model(name, MODELS[name], device), default_window(CHIP_SIZE), device, batch_size=batch_size)  # fmt: skip
     area = block.area
     end_to_end(segmenter, block, Area(area.row, area.col, 64, 64))  # warm-up, not reported

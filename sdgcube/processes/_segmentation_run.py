@@ -55,8 +55,8 @@ def _segment(plan: SegmentationPlan, ctx: JobContext) -> _Rasters:
     model = ctx.services.models.load(inputs.model)
     device = resolve_device("auto")
     model.network.to(device)  # the registry's shared copy: every job of a worker uses one device
-    segmenter = Segmenter(model, plan.window, device,
-                          batch_size=16 if device.type == "cuda" else 4)  # fmt: skip
+    # one window at a time on the CPU is as fast as four (oneDNN), and no batch is padded
+    segmenter = Segmenter(model, plan.window, device, batch_size=16 if device.type == "cuda" else 1)
     image = CubeBlockReader(
         ctx.cube, inputs.product, card.bands, plan.grid, plan.reads["image"].datasets
     )
