@@ -50,7 +50,11 @@ def _read(path: Path) -> dict[str, object]:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise InvalidModel(f"model file {path} does not exist") from None
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as exc:
+    except pickle.UnpicklingError:
+        # torch's own text here advises loading with weights_only=False, which would run the file's code
+        raise InvalidModel(f"{path} is not a readable torch checkpoint: it holds more than tensors and plain "
+                           "values, or is not a checkpoint at all") from None  # fmt: skip
+    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidModel(f"{path} is not a readable torch checkpoint: {reason}") from None
     if not isinstance(content, dict) or content.get("format") != FORMAT:

@@ -143,7 +143,8 @@ def test_chips_and_labels(demo):
     assert len(rgb) == len(labels) == len(truth["chips"])
     total = sum(chip["building_pixels"] for chip in truth["chips"])
     mosaic = cube.load("building_labels", chunks=None).building.values
-    assert (mosaic == 1).sum() == total
+    # the pixels either side of a shared wall are labelled background
+    assert 0.95 * total < (mosaic == 1).sum() < total
     assert cube.load("hires_rgb", chunks=None).odc.geobox.resolution.x == 0.5
 
 

@@ -19,14 +19,19 @@ from sdgcube.models.training_data import IGNORE, load_chips
 pytestmark = pytest.mark.slow
 
 
+def invoke(cube, *args: str):
+    """The command on the cube's index: its data dir, and its database when that is PostGIS."""
+    url = cube.settings.db_url
+    env = {"SDGCUBE_DB_URL": url.get_secret_value()} if url is not None else {}
+    return CliRunner().invoke(app, [*args, "--data-dir", str(cube.settings.data_dir)], env=env)
+
+
 def test_train_writes_a_checked_checkpoint_with_its_card(demo, tmp_path) -> None:
     cube, _ = demo
     output = tmp_path / "tiny.pt"
-    result = CliRunner().invoke(app, [
-        "train", "--arch", "unet", "--encoder", "resnet18", "--encoder-depth", "3", "--decoder-channels", "8",
-        "--epochs", "2", "--batch-size", "2", "--device", "cpu", "--id", "tiny", "--output", str(output),
-        "--data-dir", str(cube.settings.data_dir),
-    ])  # fmt: skip
+    result = invoke(cube, "train", "--arch", "unet", "--encoder", "resnet18", "--encoder-depth", "3",
+                    "--decoder-channels", "8", "--epochs", "2", "--batch-size", "2", "--device", "cpu", "--id",
+                    "tiny", "--output", str(output))  # fmt: skip
     assert result.exit_code == 0, result.output
     model = load_model(output)
     training = model.card.training
@@ -40,17 +45,15 @@ def test_train_writes_a_checked_checkpoint_with_its_card(demo, tmp_path) -> None
 
 def test_train_refuses_what_cannot_work(demo) -> None:
     cube, _ = demo
-    args = ["--data-dir", str(cube.settings.data_dir), "--epochs", "1"]
     for extra, message in ((["--arch", "nope"], "--arch must be one of"), (["--device", "tpu"], "device must be"),
                            (["--labels", "nope"], "nope")):  # fmt: skip
-        result = CliRunner().invoke(app, ["train", *extra, *args])
+        result = invoke(cube, "train", *extra, "--epochs", "1")
         assert result.exit_code == 2 and message in result.output, result.output
 
 
 def test_evaluate_prints_and_writes_the_metric_table(demo, tmp_path) -> None:
     cube, _ = demo
-    result = CliRunner().invoke(app, ["evaluate", "buildings-demo", "--data-dir", str(cube.settings.data_dir),
-                                      "--output-dir", str(tmp_path)])  # fmt: skip
+    result = invoke(cube, "evaluate", "buildings-demo", "--output-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     for heading in ("Precision", "Recall", "F1", "PA", "mPA", "mIoU", "OA"):
         assert heading in result.output
