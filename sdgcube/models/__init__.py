@@ -1,1 +1,2 @@
-"""Torch segmentation models behind one ``predict(chips) -> masks`` protocol."""
+"""Building segmentation: networks, cards and checked checkpoints, the model registry, training,
+evaluation, windowed inference and footprints (torch and the ``ml`` extra)."""
