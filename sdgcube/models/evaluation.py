@@ -1,7 +1,6 @@
 """Scoring a model on labelled chips: the seed's metric table, as JSON and CSV.
 
-Each chip is predicted whole (padded by reflection to a multiple of 32 pixels, which every
-encoder's downsampling needs) and thresholded; one confusion matrix sums every chip's pixels, so
+Each chip is predicted whole (``predict_image``) and thresholded; one confusion matrix sums every chip's pixels, so
 the table weighs each pixel equally (``sdgcube.models.metrics`` defines each column).
 """
 
@@ -25,7 +24,7 @@ from sdgcube.models.metrics import (
     confusion_matrix,
     segmentation_metrics,
 )
-from sdgcube.models.training import normalised, predict_probability
+from sdgcube.models.training import predict_image
 from sdgcube.models.training_data import IGNORE, LabelledChip
 
 __all__ = ["TABLE_HEADINGS", "chip_probability", "evaluate_chips", "metric_table_csv", "write_metric_table"]  # fmt: skip
@@ -37,10 +36,9 @@ TABLE_HEADINGS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "pa"
 def chip_probability(model: LoadedModel, image: npt.NDArray[np.float32], device: torch.device) -> npt.NDArray[np.float32]:  # fmt: skip
     """(y, x) building probability of one (band, y, x) image of stored values."""
     card = model.card
-    scaled = normalised(image, card.normalisation.mean, card.normalisation.std)
-    rows, cols = scaled.shape[1:]
-    padded = np.pad(scaled, ((0, 0), (0, -rows % 32), (0, -cols % 32)), mode="reflect")
-    return predict_probability(model.network, padded[None], device)[0, :rows, :cols]
+    return predict_image(
+        model.network, image, card.normalisation.mean, card.normalisation.std, device
+    )
 
 
 def evaluate_chips(model: LoadedModel, chips: Sequence[LabelledChip], *, threshold: float | None = None,

@@ -31,7 +31,7 @@ SEPARATOR = 2
 """Training label code of background pixels between two buildings (`mark_separators`)."""
 SEPARATOR_WEIGHT = 30.0
 
-__all__ = ["EpochReport", "TrainingConfig", "TrainingResult", "augment", "best_threshold", "mark_separators", "normalised", "predict_probability", "resolve_device",
+__all__ = ["EpochReport", "TrainingConfig", "TrainingResult", "augment", "best_threshold", "mark_separators", "normalised", "predict_image", "predict_probability", "resolve_device",
            "train_network"]  # fmt: skip
 
 
@@ -138,15 +138,23 @@ THRESHOLDS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))
 """Candidates for a model's threshold, chosen on its validation chips (`best_threshold`)."""
 
 
+def predict_image(network: torch.nn.Module, image: npt.NDArray[np.float32], mean: Sequence[float],
+                  std: Sequence[float], device: torch.device) -> npt.NDArray[np.float32]:  # fmt: skip
+    """(y, x) building probability of one whole (band, y, x) image of stored values, padded by
+    reflection to the multiple of 32 pixels that every encoder's downsampling needs."""
+    scaled = normalised(image, mean, std)
+    rows, cols = scaled.shape[1:]
+    padded = np.pad(scaled, ((0, 0), (0, -rows % 32), (0, -cols % 32)), mode="reflect")
+    return predict_probability(network, padded[None], device)[0, :rows, :cols]
+
+
 def _confusions(network: torch.nn.Module, chips: Sequence[LabelledChip], mean: Sequence[float],
                 std: Sequence[float], device: torch.device, thresholds: Sequence[float]) -> list[npt.NDArray[np.int64]]:  # fmt: skip
     """One confusion matrix of the chips per threshold, predicting each chip once."""
     network.eval()
     cms = [np.zeros((2, 2), dtype=np.int64) for _ in thresholds]
     for chip in chips:
-        probability = predict_probability(network, normalised(chip.image, mean, std)[None], device)[
-            0
-        ]
+        probability = predict_image(network, chip.image, mean, std, device)
         for i, cut in enumerate(thresholds):
             cms[i] += confusion_matrix(chip.labels, probability > cut, ignore=IGNORE)
     return cms
