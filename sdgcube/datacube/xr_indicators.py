@@ -33,6 +33,7 @@ __all__ = [
     "nbr",
     "population_by_unit",
     "water_from_index",
+    "within_units",
     "yearly_last",
     "yearly_median",
     "yearly_water_classes",
@@ -208,6 +209,22 @@ def _zonal(arrays: Sequence[da.Array], geobox: GeoBox, units: UnitRaster, n_unit
     partial = da.map_blocks(block_table, *arrays, chunks=chunks, new_axis=[first.ndim, first.ndim + 1],
                             dtype=np.float64)  # fmt: skip
     return partial.sum(axis=(lead, lead + 1))
+
+
+def within_units(array: xr.DataArray, units: UnitRaster) -> xr.DataArray:
+    """float32 (y, x) ``array`` where some unit covers the pixel, NaN elsewhere; each block burns
+    the units into its own part of the grid."""
+    geobox = _check_grid(array)
+
+    def mask(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        assert block_info is not None
+        (y0, y1), (x0, x1) = block_info[0]["array-location"]
+        return np.where(
+            units(geobox[y0:y1, x0:x1]) > 0, block.astype(np.float32), np.float32(np.nan)
+        )
+
+    data = da.map_blocks(mask, _as_dask(array), dtype=np.float32)
+    return array.copy(data=data).astype(np.float32)
 
 
 def _as_dask(array: xr.DataArray) -> da.Array:

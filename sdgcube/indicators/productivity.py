@@ -16,11 +16,12 @@ import numpy as np
 
 from sdgcube.indicators._numba import ngjit, ngjit_parallel
 from sdgcube.indicators.degradation import CLASS_NODATA, DEGRADED, IMPROVED, STABLE
+from sdgcube.indicators.percentile import UnitHistogram, gather_values, rank_bins, unit_references
 
 __all__ = [
     "LPD_DECLINING", "LPD_EARLY_DECLINE", "LPD_INCREASING", "LPD_STABLE", "LPD_STRESSED",
     "PerformanceParams", "StateParams", "decile_class", "decile_thresholds", "land_units", "lpd_class",
-    "lpd_degradation", "performance_class", "performance_ratio", "productivity_state",
+    "lpd_degradation", "performance_class", "performance_ratio", "productivity_state", "ratio_to_reference",
 ]  # fmt: skip
 
 LPD_DECLINING: Final = 1
@@ -190,29 +191,33 @@ def performance_ratio(
     mean_ndvi: np.ndarray, units: np.ndarray, *, percentile: float = 90.0
 ) -> np.ndarray:
     """float32 mean NDVI ÷ the ``percentile`` (linear interpolation) of mean NDVI among the pixels of
-    the same land unit; NaN where the mean is NaN, the unit is negative (nodata) or the reference ≤ 0."""
-    mean = np.asarray(mean_ndvi, dtype=np.float64)
-    units = np.asarray(units)
+    the same land unit; NaN where the mean is NaN, the unit is negative (nodata) or the reference ≤ 0.
+
+    The whole raster at once; a raster in blocks runs the passes of :mod:`.percentile` over its
+    blocks and then ``ratio_to_reference`` per block, with the same result."""
+    mean, units = np.asarray(mean_ndvi, dtype=np.float64), np.asarray(units)
+    histogram = UnitHistogram.of(mean, units)
+    ranks = rank_bins(histogram, percentile)
+    references = unit_references(ranks, [gather_values(mean, units, ranks)])
+    return ratio_to_reference(mean, units, ranks.codes, references)
+
+
+def ratio_to_reference(
+    mean_ndvi: np.ndarray, units: np.ndarray, codes: np.ndarray, references: np.ndarray
+) -> np.ndarray:
+    """float32 mean NDVI ÷ its land unit's reference (``references[i]`` for unit ``codes[i]``,
+    codes sorted); NaN where the mean is NaN, the unit unknown or negative, or the reference ≤ 0."""
+    mean, units = np.asarray(mean_ndvi, dtype=np.float64), np.asarray(units)
     if mean.shape != units.shape:
         raise ValueError(f"mean NDVI {mean.shape} and land units {units.shape} differ in shape")
     ratio = np.full(mean.shape, np.nan, dtype=np.float32)
-    valid = np.isfinite(mean) & (units >= 0)
-    if not valid.any():
+    if codes.size == 0:
         return ratio
-    values, codes = mean[valid], units[valid]
-    order = np.lexsort((values, codes))
-    sorted_values, sorted_codes = values[order], codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    counts = np.diff(np.r_[starts, sorted_codes.size])
-    position = starts + percentile / 100.0 * (counts - 1)
-    low = np.floor(position).astype(np.int64)
-    high = np.minimum(low + 1, starts + counts - 1)
-    reference = sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
-    group = np.repeat(np.arange(starts.size), counts)
-    per_pixel = np.empty(values.size)
-    per_pixel[order] = reference[group]
+    index = np.clip(np.searchsorted(codes, units), 0, codes.size - 1)
+    valid = np.isfinite(mean) & (units >= 0) & (codes[index] == units)
+    reference = references[index[valid]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio[valid] = np.where(per_pixel > 0, values / per_pixel, np.nan)
+        ratio[valid] = np.where(reference > 0, mean[valid] / reference, np.nan)
     return ratio
 
 

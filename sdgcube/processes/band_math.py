@@ -31,7 +31,7 @@ from sdgcube.processes.reads import (
     product_bands,
     resolve_read,
 )
-from sdgcube.processes.results import publish_raster, result_product_name
+from sdgcube.processes.results import publish_raster, result_files, result_product_name
 
 __all__ = ["BandMath", "BandMathInputs"]
 
@@ -121,12 +121,13 @@ class BandMath(CubeProcessor):
             ctx.cube, area=inputs.load_area(), crs=inputs.crs, resolution=inputs.resolution
         )
         reduced = _reduce(plan.expression.evaluate(read.physical(data)), inputs.reducer)
-        computed = ctx.compute(reduced, start=10, end=85, message="evaluating the expression")
+        product = result_product_name("bandmath", ctx.job_id)
+        files, writes = result_files(ctx, {product: reduced.astype("float32").rename("value")})
+        ctx.compute(writes, start=10, end=85, message="evaluating the expression")
         ctx.progress(90, "registering the result in the cube")
         times = pd.DatetimeIndex(data.time.values)
-        product = result_product_name("bandmath", ctx.job_id)
         published = publish_raster(
-            ctx, computed, product=product, band_name="value", when=times.max().to_pydatetime(),
+            ctx, files[product], product=product, when=times.max().to_pydatetime(),
             description=f"band-math {inputs.expression!r} over {inputs.product} ({inputs.reducer} of "
             f"{len(times)} time slice(s))", lineage=lineage(self.process_id, inputs, [read]),
         )  # fmt: skip

@@ -8,6 +8,7 @@ is already running cannot be killed from outside.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import tempfile
 import uuid
@@ -18,20 +19,46 @@ from typing import Any
 
 import dask
 from dask.diagnostics import Callback
-from distributed import as_completed, futures_of, get_worker, worker_client
+from dask.utils import SerializableLock
+from distributed import Lock, as_completed, futures_of, get_worker, worker_client
 
 from sdgcube.datacube.cube import Cube
 from sdgcube.errors import JobCancelled
 from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
 
-__all__ = ["JobContext", "local_context"]
+__all__ = ["JobContext", "cluster_lock", "local_context", "thread_lock"]
+
+_LOG = logging.getLogger(__name__)
 
 ProgressSink = Callable[[int, str], bool]
 """Writes percent and message; returns False when the job has been dismissed."""
 
 
 def _print_progress(percent: int, message: str) -> bool:
+    return True
+
+
+def cluster_lock(name: str) -> Lock:
+    """A lock held by one task of the whole Dask cluster at a time."""
+    return Lock(f"sdgcube-{name}")
+
+
+def thread_lock(name: str) -> SerializableLock:
+    """A lock held by one thread of this process at a time (the local threaded scheduler)."""
+    return SerializableLock(f"sdgcube-{name}")
+
+
+def _graph_size(collection: Any) -> int:
+    parts = collection if isinstance(collection, list | tuple) else [collection]
+    return sum(len(part.__dask_graph__()) for part in parts if dask.is_dask_collection(part))
+
+
+def _in_worker() -> bool:
+    try:
+        get_worker()
+    except ValueError:
+        return False
     return True
 
 
@@ -60,21 +87,32 @@ class JobContext:
         if not self.sink(*report):
             raise JobCancelled(f"job {self.job_id} was dismissed")
 
-    def compute(self, collection: Any, *, start: float, end: float, message: str) -> Any:
-        """Compute a dask collection, reporting progress from ``start`` to ``end`` percent.
+    @property
+    def locks(self) -> Callable[[str], Any]:
+        """Locks by name that hold wherever this job's tasks run."""
+        return cluster_lock if _in_worker() else thread_lock
+
+    def compute(
+        self, collection: Any, *, start: float, end: float, message: str,
+        reduce: Callable[[Any], Any] | None = None,
+    ) -> Any:  # fmt: skip
+        """Compute a dask collection, reporting progress from ``start`` to ``end`` percent; then, if
+        given, ``reduce`` of the computed collection (a tree reduction of per-block parts).
 
         Inside a Dask worker the graph goes to the whole cluster (the task secedes while it waits);
         elsewhere it runs on the local threaded scheduler."""
-        try:
-            get_worker()
-        except ValueError:
-            return self._compute_local(collection, start=start, end=end, message=message)
+        _LOG.info("job %s: %s: %d tasks", self.job_id, message, _graph_size(collection))
+        if not _in_worker():
+            result = self._compute_local(collection, start=start, end=end, message=message)
+            return reduce(result) if reduce is not None else result
         with worker_client() as client:
             persisted = client.persist(collection)
             parts = futures_of(persisted)
             for done, _ in enumerate(as_completed(parts), start=1):
                 self.progress(start + (end - start) * done / len(parts), message)
-            return client.compute(persisted).result()
+            return client.gather(
+                client.compute(reduce(persisted) if reduce is not None else persisted)
+            )
 
     def _compute_local(self, collection: Any, *, start: float, end: float, message: str) -> Any:
         context = self

@@ -9,8 +9,10 @@ An indicator process subclasses ``IndicatorProcess`` and writes three things:
 - ``graph(plan, cube) -> Graph``: the lazy tables (per unit) and rasters, built from the plan.
 - ``report(plan, outputs) -> Report``: the per-unit ``SummaryTable`` and the rest of the document.
 
-``run_plan`` computes the graph in one pass, registers the rasters (one index transaction),
-publishes the table (JSON, CSV, SDMX-CSV, Features) and assembles the result document.
+``run_plan`` computes the graph in one pass on the cluster, every raster masked to the units and
+written window by window by the worker that computed the window, while the per-unit tables are
+summed per block in a tree; then it registers the rasters (one index transaction), publishes the
+table (JSON, CSV, SDMX-CSV, Features) and assembles the result document.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import numpy as np
 import xarray as xr
 
 from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.xr_indicators import UnitRaster
+from sdgcube.datacube.xr_indicators import UnitRaster, within_units
 from sdgcube.processes.base import CubeProcessor, Plan, ProcessInputs, ProcessResult
+from sdgcube.processes.blockwise import TiledRaster
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.reads import (
     Read,
@@ -43,6 +46,7 @@ from sdgcube.processes.results import (
     Published,
     ResultRaster,
     publish_rasters,
+    result_files,
     result_product_name,
     software_version,
 )
@@ -88,10 +92,6 @@ class IndicatorPlan[InputsT: IndicatorInputs](Plan):
         """Burns the units into any grid (int32, 0 outside, i + 1 in unit i)."""
         return partial(unit_index_raster, self.region)
 
-    def inside(self, array: xr.DataArray) -> np.ndarray:
-        """bool (y, x): pixels of ``array``'s grid inside some unit."""
-        return unit_index_raster(self.region, array.odc.geobox) > 0
-
 
 def plan_indicator[InputsT: IndicatorInputs](
     inputs: InputsT, cube: Cube, **reads: ReadSpec
@@ -132,14 +132,11 @@ class Graph:
 
 @dataclass(frozen=True)
 class Outputs:
-    """What computing a Graph brought into memory."""
+    """What computing a Graph gave: the per-unit tables, and each raster written to its file."""
 
     tables: dict[str, np.ndarray]
-    rasters: xr.DataArray
-    """float32 (layer, y, x), NaN no data, on the grid of the inputs."""
-
-    def raster(self, name: str) -> xr.DataArray:
-        return self.rasters.sel(layer=name, drop=True).rename(name)
+    files: dict[str, TiledRaster]
+    """Raster key → its tiled GeoTIFF (float32, NaN no data and outside the units)."""
 
 
 @dataclass(frozen=True)
@@ -150,21 +147,21 @@ class Report:
     document: Mapping[str, Any]
 
 
-def compute_outputs(ctx: JobContext, graph: Graph, *, start: float, end: float) -> Outputs:
-    """Compute every output in one graph, so shared inputs are read once.
-
-    The rasters travel as one float32 stack: when an output is also an input of another output (a
-    class raster and the zonal table summing it), xarray's Dataset hands dask a graph whose
-    optimisation drops that output (pydata/xarray#11329, "Missing dependency")."""
-    layers = xr.DataArray(list(graph.rasters), dims="layer", name="layer")
-    stack = xr.concat(
-        [r.array.astype("float32") for r in graph.rasters.values()], dim=layers, coords="minimal"
-    )
+def compute_outputs(
+    ctx: JobContext, plan: IndicatorPlan, graph: Graph, prefix: str, *, start: float, end: float
+) -> Outputs:
+    """Compute every output in one graph, so shared inputs are read once: the tables come back,
+    the rasters (NaN outside the units, as product ``<prefix>_<key>_<job>``) go to files."""
+    rasters = {result_product_name(f"{prefix}_{key}", ctx.job_id): within_units(layer.array, plan.units).rename(key)
+               for key, layer in graph.rasters.items()}  # fmt: skip
+    files, writes = result_files(ctx, rasters)
     tables = {f"table_{k}": v for k, v in graph.tables.items()}
+    written = xr.DataArray(writes, dims=("block_y", "block_x"))
     computed = ctx.compute(
-        xr.Dataset({**tables, "rasters": stack}), start=start, end=end, message=graph.message
+        xr.Dataset({**tables, "written": written}), start=start, end=end, message=graph.message
     )
-    return Outputs({k: np.asarray(computed[f"table_{k}"].values) for k in graph.tables}, computed["rasters"])  # fmt: skip
+    by_key = dict(zip(graph.rasters, files.values(), strict=True))
+    return Outputs({k: np.asarray(computed[f"table_{k}"].values) for k in graph.tables}, by_key)
 
 
 def lineage(process_id: str, inputs: ProcessInputs, reads: Sequence[Read]) -> dict[str, Any]:
@@ -227,7 +224,7 @@ class IndicatorProcess(CubeProcessor):
         assert isinstance(plan, IndicatorPlan)
         ctx.progress(5, "loading the inputs")
         graph = self.graph(plan, ctx.cube)
-        outputs = compute_outputs(ctx, graph, start=10, end=80)
+        outputs = compute_outputs(ctx, plan, graph, self.prefix, start=10, end=80)
         ctx.progress(82, "registering the rasters in the cube")
         published = self.publish(plan, graph, outputs, ctx)
         ctx.progress(92, "writing the per-unit tables")
@@ -242,10 +239,9 @@ class IndicatorProcess(CubeProcessor):
     def publish(
         self, plan: IndicatorPlan, graph: Graph, outputs: Outputs, ctx: JobContext
     ) -> dict[str, Published]:
-        """Register each raster, NaN outside the region's units, as product ``<prefix>_<key>_<job>``."""
-        inside = plan.inside(outputs.rasters)
+        """Register each written raster as product ``<prefix>_<key>_<job>``."""
         rasters = [ResultRaster(product=result_product_name(f"{self.prefix}_{key}", ctx.job_id), band=key,
-                                array=outputs.raster(key).where(inside), when=layer.when or graph.when,
+                                file=outputs.files[key], when=layer.when or graph.when,
                                 description=layer.description, properties=layer.properties)
                    for key, layer in graph.rasters.items()]  # fmt: skip
         properties = lineage(self.process_id, plan.inputs, list(plan.reads.values()))

@@ -1,8 +1,9 @@
 """Publishing what a process computed: GeoTIFFs ingested into the cube as result products.
 
 Results go through the same ingest path as user files (COG conversion, STAC item, index), so they
-are immediately coverages, tiles and map layers like any other product. All rasters of a job are
-written and converted in parallel and registered in one index transaction. Result documents name
+are immediately coverages, tiles and map layers like any other product. The workers write each
+raster window by window into a tiled GeoTIFF in the job's folder (``result_files``); the job then
+converts them to COGs in parallel and registers them in one index transaction. Result documents name
 them by URL — the collection and the STAC item as the server serves them — never by server path.
 """
 
@@ -16,12 +17,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import rasterio
+import dask.array as da
 import xarray as xr
 
-from sdgcube.datacube.cog import atomic_path
 from sdgcube.datacube.ingest import DatasetLineage, IngestRequest, ingest_rasters, inspect_raster
+from sdgcube.processes.blockwise import TiledRaster, create_tiled, write_blocks
 from sdgcube.processes.context import JobContext
 from sdgcube.settings import Settings
 
@@ -30,6 +30,7 @@ __all__ = [
     "ResultRaster",
     "publish_raster",
     "publish_rasters",
+    "result_files",
     "result_links",
     "result_product_name",
     "software_version",
@@ -50,11 +51,11 @@ def result_product_name(prefix: str, job_id: str) -> str:
 
 @dataclass(frozen=True)
 class ResultRaster:
-    """One computed 2-D (y, x) raster to register as the one dataset of a new product; NaN is nodata."""
+    """One written single-band raster to register as the one dataset of a new product; NaN is nodata."""
 
     product: str
     band: str
-    array: xr.DataArray
+    file: TiledRaster
     when: datetime
     description: str
     properties: Mapping[str, Any] = field(default_factory=dict)
@@ -79,18 +80,15 @@ def result_links(settings: Settings, product: str, item_path: Path) -> dict[str,
             "stac_item": f"{settings.base_url}/stac/archive/{item}"}  # fmt: skip
 
 
-def _write_geotiff(raster: ResultRaster, path: Path) -> Path:
-    values = np.asarray(raster.array.astype("float32").values)
-    geobox = raster.array.odc.geobox
-    profile = {
-        "driver": "GTiff", "width": values.shape[1], "height": values.shape[0], "count": 1,
-        "dtype": values.dtype, "crs": geobox.crs.to_wkt(), "transform": geobox.affine, "nodata": float("nan"),
-        "tiled": True, "compress": "deflate",
-    }  # fmt: skip
-    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(values, 1)
-        dst.set_band_description(1, raster.band)
-    return path
+def result_files(
+    ctx: JobContext, rasters: Mapping[str, xr.DataArray]
+) -> tuple[dict[str, TiledRaster], da.Array]:
+    """An empty tiled GeoTIFF in the job's folder for each lazy 2-D raster (by product name, band =
+    product), and the lazy per-block writes that fill them (``write_blocks``)."""
+    files = {product: create_tiled(ctx.work_dir / f"{product}.tif", array.odc.geobox, [str(array.name or product)])
+             for product, array in rasters.items()}  # fmt: skip
+    writes = write_blocks({files[p]: [array] for p, array in rasters.items()}, ctx.locks)
+    return files, writes
 
 
 def publish_rasters(
@@ -99,7 +97,7 @@ def publish_rasters(
     """Register each raster as the one dataset of its product, in one index transaction."""
 
     def prepare(raster: ResultRaster) -> IngestRequest:
-        path = _write_geotiff(raster, ctx.work_dir / f"{raster.product}.tif")
+        path = raster.file.path
         # The GeoTIFF written here is temporary: the job, not the file, is where the dataset came from.
         properties = {"sdgcube:source": f"job {ctx.job_id}", "sdgcube:job": ctx.job_id,
                       "sdgcube:software": software_version(), **lineage, **raster.properties}  # fmt: skip
@@ -117,16 +115,15 @@ def publish_rasters(
 
 def publish_raster(
     ctx: JobContext,
-    array: xr.DataArray,
+    file: TiledRaster,
     *,
     product: str,
-    band_name: str,
     when: datetime,
     description: str,
     lineage: dict[str, Any],
 ) -> Published:
-    """Register one computed 2-D (y, x) array as the one dataset of ``product``; NaN is nodata."""
+    """Register one written raster as the one dataset of ``product``; NaN is nodata."""
     (published,) = publish_rasters(
-        ctx, [ResultRaster(product, band_name, array, when, description)], lineage=lineage
+        ctx, [ResultRaster(product, file.bands[0], file, when, description)], lineage=lineage
     )
     return published

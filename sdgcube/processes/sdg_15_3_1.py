@@ -21,17 +21,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import dask.array as da
 import numpy as np
 import xarray as xr
-from odc.geo.geobox import GeoBox
-from odc.geo.xr import wrap_xr
 
 from sdgcube.datacube.cube import Cube
-from sdgcube.indicators.degradation import as_float
 from sdgcube.processes import _sdg_15_3_1_compute as compute
+from sdgcube.processes._sdg_15_3_1_finish import Finish, part_names, unit_reference
 from sdgcube.processes._sdg_15_3_1_inputs import Periods, Sdg1531Inputs
 from sdgcube.processes._sdg_15_3_1_plan import Sdg1531Plan, plan_sdg_15_3_1
+from sdgcube.processes._sdg_15_3_1_summary import summary_table
 from sdgcube.processes.base import CubeProcessor, Plan, ProcessResult
+from sdgcube.processes.blockwise import TiledRaster, create_tiled, read_tiled, write_blocks
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.indicator import lineage, result_outputs
 from sdgcube.processes.reporting import publish_summary
@@ -62,31 +63,45 @@ class Sdg1531(CubeProcessor):
 
     def run_plan(self, plan: Plan, ctx: JobContext) -> ProcessResult:
         assert isinstance(plan, Sdg1531Plan) and isinstance(plan.inputs, Sdg1531Inputs)
-        inputs, cube = plan.inputs, ctx.cube
+        inputs = plan.inputs
         ctx.progress(5, "building the computation")
-        ndvi, geobox = compute.reference_grid(cube, plan)
-        slices = compute.Slices(cube, plan.reads, geobox)
-        graph = xr.merge(
-            [compute.lazy_assessment(inputs, p, slices, ndvi) for p in plan.assessments]
+        stage = _first_stage(plan, ctx)
+        percentile = inputs.performance_params().percentile
+        references = {p.label: unit_reference(ctx, stage, plan.region, p.label, percentile)
+                      for p in plan.assessments if f"{p.label}_performance_mean" in stage}  # fmt: skip
+        geobox = next(iter(stage.values())).odc.geobox
+        parts = part_names(plan.assessments, with_ndvi=bool(references))
+        files = {part: create_tiled(ctx.work_dir / f"{result_product_name(f'sdg1531_{part}', ctx.job_id)}.tif",
+                                    geobox, [part]) for part, _ in parts}  # fmt: skip
+        finish = Finish(
+            inputs,
+            plan.region,
+            geobox,
+            plan.assessments,
+            references,
+            files,
+            tuple(stage),
+            ctx.locks,
         )
-        computed = ctx.compute(
-            graph, start=8, end=75, message="computing productivity, land cover and soil carbon"
-        )
-        ctx.progress(76, "performance, land productivity dynamics and one-out-all-out")
-        inside = compute.region_mask(plan.region, geobox)
-        results = [compute.assess(computed, inputs, p, inside) for p in plan.assessments]
-        ctx.progress(80, "registering the rasters in the cube")
-        rasters = _rasters(results, geobox, inside, ctx.job_id)
+        n_y, n_x = next(iter(stage.values())).data.numblocks
+        per_block = da.map_blocks(
+            finish, *(layer.data for layer in stage.values()), dtype=np.float64,
+            chunks=((1,) * n_y, (1,) * n_x, (plan.n_units,), (finish.columns,)), new_axis=[2, 3],
+        )  # fmt: skip
+        areas = ctx.compute(per_block, start=68, end=84, message="land productivity dynamics, one-out-all-out, writing the rasters",
+                            reduce=lambda blocks: blocks.sum(axis=(0, 1)))  # fmt: skip
+        ctx.progress(85, "registering the rasters in the cube")
+        rasters = [_result(part, periods, files[part], ctx.job_id) for part, periods in parts]
         published = publish_rasters(
             ctx, rasters, lineage=lineage(self.process_id, inputs, list(plan.reads.values()))
         )
         ctx.progress(96, "area per reporting unit")
-        table = compute.summary_table(plan.region, geobox, results)
-        parts = [raster.band for raster in rasters]
+        table = summary_table(plan.region, plan.assessments, np.asarray(areas))
+        names = [part for part, _ in parts]
         return ProcessResult(
             document={
-                "collections": {part: p.product for part, p in zip(parts, published, strict=True)},
-                "links": {part: p.links for part, p in zip(parts, published, strict=True)},
+                "collections": {part: p.product for part, p in zip(names, published, strict=True)},
+                "links": {part: p.links for part, p in zip(names, published, strict=True)},
                 "periods": {p.label: _describe(p) for p in plan.assessments},
                 "summary": publish_summary(ctx, table, plan.region, prefix="sdg1531"),
             },
@@ -94,24 +109,30 @@ class Sdg1531(CubeProcessor):
         )
 
 
-def _rasters(
-    results: list[compute.Assessment], geobox: GeoBox, inside: np.ndarray, job_id: str
-) -> list[ResultRaster]:
-    """Each class raster (NaN = nodata and outside the region) as its own product."""
-    layers = {f"{'' if r.periods.label == 'baseline' else 'reporting_'}{part}": (r.periods, values)
-              for r in results for part, values in r.layers.items()}  # fmt: skip
-    if len(results) == 2:
-        layers["status"] = (results[1].periods, compute.status(*results))
-    rasters = []
-    for part, (periods, classes) in layers.items():
-        values = np.where(inside, as_float(classes), np.nan).astype(np.float32)
-        rasters.append(ResultRaster(
-            product=result_product_name(f"sdg1531_{part}", job_id), band=part, array=wrap_xr(values, geobox),
-            when=datetime(periods.trajectory[1], 7, 1, tzinfo=UTC),
-            description=f"SDG 15.3.1 {part.replace('_', ' ')} ({periods.label} {periods.time_period}); NaN = no data",
-            properties={"sdgcube:part": part, "sdgcube:period": periods.label},
-        ))  # fmt: skip
-    return rasters
+def _first_stage(plan: Sdg1531Plan, ctx: JobContext) -> dict[str, xr.DataArray]:
+    """The per-pixel layers of every assessment, computed on the cluster and written window by
+    window to one tiled GeoTIFF in the job's folder; read back lazily, block by block."""
+    ndvi, geobox = compute.reference_grid(ctx.cube, plan)
+    slices = compute.Slices(ctx.cube, plan.reads, geobox)
+    graph = xr.merge(
+        [compute.lazy_assessment(plan.inputs, p, slices, ndvi) for p in plan.assessments]
+    )
+    stage = create_tiled(ctx.work_dir / "stage.tif", geobox, list(graph.data_vars))
+    writes = write_blocks({stage: [graph[name] for name in stage.bands]}, ctx.locks)
+    ctx.compute(
+        writes, start=8, end=60, message="computing productivity, land cover and soil carbon"
+    )
+    return read_tiled(stage, geobox)
+
+
+def _result(part: str, periods: Periods, file: TiledRaster, job_id: str) -> ResultRaster:
+    """A class raster (NaN = nodata and outside the region) as its own product."""
+    return ResultRaster(
+        product=result_product_name(f"sdg1531_{part}", job_id), band=part, file=file,
+        when=datetime(periods.trajectory[1], 7, 1, tzinfo=UTC),
+        description=f"SDG 15.3.1 {part.replace('_', ' ')} ({periods.label} {periods.time_period}); NaN = no data",
+        properties={"sdgcube:part": part, "sdgcube:period": periods.label},
+    )  # fmt: skip
 
 
 def _describe(periods: Periods) -> dict[str, Any]:
