@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 from dask import delayed
@@ -32,11 +33,19 @@ from sdgcube.indicators.soc import soc_degradation
 from sdgcube.indicators.zonal import class_area_by_unit
 from sdgcube.processes._sdg_15_3_1_compute import region_mask
 from sdgcube.processes._sdg_15_3_1_inputs import Periods, Sdg1531Inputs
-from sdgcube.processes.blockwise import Locks, TiledRaster, blocks_of, tree_sum
+from sdgcube.processes._sdg_15_3_1_plan import Sdg1531Plan
+from sdgcube.processes.blockwise import Locks, TiledRaster, blocks_of, create_tiled, tree_sum
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.regions import Region, unit_index_raster
 
-__all__ = ["AREA_CLASSES", "Finish", "UnitReference", "part_names", "unit_reference"]
+__all__ = [
+    "AREA_CLASSES",
+    "Finish",
+    "UnitReference",
+    "part_names",
+    "second_stage",
+    "unit_reference",
+]
 
 _WATER, _NO_DATA = 2, 3
 AREA_CLASSES = (-1, 0, 1, _WATER, _NO_DATA)
@@ -194,3 +203,39 @@ class Finish:
             water = layers[f"{self.assessments[1].label}_water"] > 0
             tables.append(_areas(rasters["status"], water, units, area, n))
         return np.concatenate(tables, axis=1)[None, None]
+
+
+def second_stage(
+    ctx: JobContext,
+    plan: Sdg1531Plan,
+    stage: Mapping[str, xr.DataArray],
+    file_names: Mapping[str, str],
+) -> tuple[dict[str, TiledRaster], np.ndarray]:
+    """Write each result raster (part → file name in the job's folder) block by block; the km² per
+    (unit, class) of the baseline, and of the status after it, summed over the blocks."""
+    percentile = plan.inputs.performance_params().percentile
+    references = {p.label: unit_reference(ctx, stage, plan.region, p.label, percentile)
+                  for p in plan.assessments if f"{p.label}_performance_mean" in stage}  # fmt: skip
+    first = next(iter(stage.values()))
+    geobox = first.odc.geobox
+    files = {
+        part: create_tiled(ctx.work_dir / name, geobox, [part]) for part, name in file_names.items()
+    }
+    finish = Finish(
+        plan.inputs,
+        plan.region,
+        geobox,
+        plan.assessments,
+        references,
+        files,
+        tuple(stage),
+        ctx.locks,
+    )
+    n_y, n_x = first.data.numblocks
+    per_block = da.map_blocks(
+        finish, *(layer.data for layer in stage.values()), dtype=np.float64,
+        chunks=((1,) * n_y, (1,) * n_x, (plan.n_units,), (finish.columns,)), new_axis=[2, 3],
+    )  # fmt: skip
+    areas = ctx.compute(per_block, start=68, end=84, message="land productivity dynamics, one-out-all-out, writing the rasters",
+                        reduce=lambda blocks: blocks.sum(axis=(0, 1)))  # fmt: skip
+    return files, np.asarray(areas)

@@ -14,6 +14,11 @@ into water keeps its class. Per unit: ``area_km2`` = ``land_km2`` + ``water_km2`
 ``degraded_pct_excluding_no_data`` = degraded / (degraded + stable + improved),
 ``degraded_pct_of_area`` = degraded / area (the denominator of Trends.Earth's summary table);
 ``reporting_*`` columns are the same for the status.
+
+It runs in two stages on the cluster, neither holding more than a block in any task: the per-pixel
+layers (``_sdg_15_3_1_compute``) go to one tiled GeoTIFF in the job's folder; then the exact
+per-land-unit percentiles of performance, and each block's classes, raster windows and km² per
+unit (``_sdg_15_3_1_finish``).
 """
 
 from __future__ import annotations
@@ -21,13 +26,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import dask.array as da
-import numpy as np
 import xarray as xr
 
 from sdgcube.datacube.cube import Cube
 from sdgcube.processes import _sdg_15_3_1_compute as compute
-from sdgcube.processes._sdg_15_3_1_finish import Finish, part_names, unit_reference
+from sdgcube.processes._sdg_15_3_1_finish import part_names, second_stage
 from sdgcube.processes._sdg_15_3_1_inputs import Periods, Sdg1531Inputs
 from sdgcube.processes._sdg_15_3_1_plan import Sdg1531Plan, plan_sdg_15_3_1
 from sdgcube.processes._sdg_15_3_1_summary import summary_table
@@ -66,37 +69,17 @@ class Sdg1531(CubeProcessor):
         inputs = plan.inputs
         ctx.progress(5, "building the computation")
         stage = _first_stage(plan, ctx)
-        percentile = inputs.performance_params().percentile
-        references = {p.label: unit_reference(ctx, stage, plan.region, p.label, percentile)
-                      for p in plan.assessments if f"{p.label}_performance_mean" in stage}  # fmt: skip
-        geobox = next(iter(stage.values())).odc.geobox
-        parts = part_names(plan.assessments, with_ndvi=bool(references))
-        files = {part: create_tiled(ctx.work_dir / f"{result_product_name(f'sdg1531_{part}', ctx.job_id)}.tif",
-                                    geobox, [part]) for part, _ in parts}  # fmt: skip
-        finish = Finish(
-            inputs,
-            plan.region,
-            geobox,
-            plan.assessments,
-            references,
-            files,
-            tuple(stage),
-            ctx.locks,
-        )
-        n_y, n_x = next(iter(stage.values())).data.numblocks
-        per_block = da.map_blocks(
-            finish, *(layer.data for layer in stage.values()), dtype=np.float64,
-            chunks=((1,) * n_y, (1,) * n_x, (plan.n_units,), (finish.columns,)), new_axis=[2, 3],
-        )  # fmt: skip
-        areas = ctx.compute(per_block, start=68, end=84, message="land productivity dynamics, one-out-all-out, writing the rasters",
-                            reduce=lambda blocks: blocks.sum(axis=(0, 1)))  # fmt: skip
+        parts = part_names(plan.assessments, with_ndvi="lpd" not in plan.reads)
+        files, areas = second_stage(ctx, plan, stage, {
+            part: f"{result_product_name(f'sdg1531_{part}', ctx.job_id)}.tif" for part, _ in parts
+        })  # fmt: skip
         ctx.progress(85, "registering the rasters in the cube")
         rasters = [_result(part, periods, files[part], ctx.job_id) for part, periods in parts]
         published = publish_rasters(
             ctx, rasters, lineage=lineage(self.process_id, inputs, list(plan.reads.values()))
         )
         ctx.progress(96, "area per reporting unit")
-        table = summary_table(plan.region, plan.assessments, np.asarray(areas))
+        table = summary_table(plan.region, plan.assessments, areas)
         names = [part for part, _ in parts]
         return ProcessResult(
             document={
