@@ -12,7 +12,6 @@ from rasterio.features import geometry_mask
 from rasterio.windows import Window
 from shapely.geometry import mapping
 
-from sdgcube.datacube.ingest import DatasetLineage, IngestRequest, ingest_rasters, inspect_raster
 from sdgcube.models.evaluation import write_metric_table
 from sdgcube.models.footprints import (
     Footprint,
@@ -26,12 +25,13 @@ from sdgcube.models.inference import Segmenter
 from sdgcube.models.metrics import confusion_matrix, segmentation_metrics
 from sdgcube.models.training import resolve_device
 from sdgcube.processes import indicator as ix
-from sdgcube.processes._segmentation_io import CubeBlockReader, RasterBlockWriter
+from sdgcube.processes._segmentation_io import CubeBlockReader
 from sdgcube.processes.base import ProcessResult
+from sdgcube.processes.blockwise import TiledRaster, create_tiled
 from sdgcube.processes.building_segmentation import SegmentationPlan, to_crs
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.reporting import SummaryTable, outputs_dir, publish_summary
-from sdgcube.processes.results import result_links, result_product_name
+from sdgcube.processes.results import ResultRaster, publish_rasters, result_product_name
 
 if TYPE_CHECKING:
     from sdgcube.processes.building_segmentation import BuildingSegmentation
@@ -44,8 +44,8 @@ NODATA = 255
 
 @dataclass(frozen=True)
 class _Rasters:
-    mask: Path
-    probability: Path
+    mask: TiledRaster
+    probability: TiledRaster
     confusion: np.ndarray | None
     """Over the area's labelled pixels, when a labels product was given."""
 
@@ -67,29 +67,30 @@ def _segment(plan: SegmentationPlan, ctx: JobContext) -> _Rasters:
     cm = np.zeros((2, 2), dtype=np.int64)
     mask_path, probability_path = ctx.work_dir / "mask.tif", ctx.work_dir / "probability.tif"
     total, done = plan.area.rows * plan.area.cols, 0
-    with (RasterBlockWriter(mask_path, plan.grid, plan.area, dtype="uint8", nodata=NODATA, band="building") as mask,
-          RasterBlockWriter(probability_path, plan.grid, plan.area, dtype="uint8", nodata=NODATA,
-                            band="probability") as probability):  # fmt: skip
-        for block, values in segmenter.probability(plan.area, image):
-            outside = geometry_mask(
-                region, (block.rows, block.cols), plan.grid.transform(block)
-            ) | np.isnan(values)
-            building = np.where(outside, NODATA, values > threshold).astype(np.uint8)
-            mask.write(block, building)
-            probability.write(
-                block,
-                np.where(outside, NODATA, np.round(np.nan_to_num(values) * 100)).astype(np.uint8),
-            )
-            if labels is not None:
-                truth = labels(block)[0]
-                keep = ~outside & np.isin(truth, (0, 1))
-                cm += confusion_matrix(truth[keep].astype(np.uint8), building[keep])
-            done += block.rows * block.cols
-            ctx.progress(
-                5 + 60 * done / total,
-                f"segmenting buildings: {done / 1e6:.1f} of {total / 1e6:.1f} Mpx",
-            )
-    return _Rasters(mask_path, probability_path, cm if labels is not None else None)
+    geobox = plan.grid.geobox(plan.area)
+    mask = create_tiled(mask_path, geobox, ["building"], dtype="uint8", nodata=NODATA)
+    probability = create_tiled(
+        probability_path, geobox, ["probability"], dtype="uint8", nodata=NODATA
+    )
+    for block, values in segmenter.probability(plan.area, image):
+        outside = geometry_mask(
+            region, (block.rows, block.cols), plan.grid.transform(block)
+        ) | np.isnan(values)
+        building = np.where(outside, NODATA, values > threshold).astype(np.uint8)
+        top, left = block.row - plan.area.row, block.col - plan.area.col
+        mask.write(building[None], top, left)
+        percent = np.where(outside, NODATA, np.round(np.nan_to_num(values) * 100))
+        probability.write(percent[None].astype(np.uint8), top, left)
+        if labels is not None:
+            truth = labels(block)[0]
+            keep = ~outside & np.isin(truth, (0, 1))
+            cm += confusion_matrix(truth[keep].astype(np.uint8), building[keep])
+        done += block.rows * block.cols
+        ctx.progress(
+            5 + 60 * done / total,
+            f"segmenting buildings: {done / 1e6:.1f} of {total / 1e6:.1f} Mpx",
+        )
+    return _Rasters(mask, probability, cm if labels is not None else None)
 
 
 def _footprints(plan: SegmentationPlan, mask_path: Path, ctx: JobContext) -> list[Footprint]:
@@ -105,18 +106,16 @@ def _footprints(plan: SegmentationPlan, mask_path: Path, ctx: JobContext) -> lis
 
 def _register(plan: SegmentationPlan, rasters: _Rasters, ctx: JobContext, lineage: dict[str, Any]) -> dict[str, dict[str, str]]:  # fmt: skip
     when = max(ds.center_time for ds in plan.reads["image"].datasets)
-    requests = {
-        key: IngestRequest(inspect_raster(path), result_product_name(f"buildings_{key}", ctx.job_id), when,
-                           DatasetLineage(description=description, properties={"sdgcube:job": ctx.job_id, **lineage}))
-        for key, path, description in (
+    results = {
+        key: ResultRaster(result_product_name(f"buildings_{key}", ctx.job_id), raster.bands[0], raster, when, description)
+        for key, raster, description in (
             ("mask", rasters.mask, f"Building mask (1 building, 0 background) by model {plan.card.id}"),
             ("probability", rasters.probability, f"Building probability in percent by model {plan.card.id}"))
     }  # fmt: skip
-    results = ingest_rasters(
-        ctx.cube.dc, ctx.settings.archive_dir, list(requests.values()), workers=2
-    )
-    return {key: {"product": r.product, **result_links(ctx.settings, r.product, r.item_path)}
-            for key, r in zip(requests, results, strict=True)}  # fmt: skip
+    published = publish_rasters(ctx, list(results.values()), lineage=lineage)
+    return {
+        key: {"product": p.product, **p.links} for key, p in zip(results, published, strict=True)
+    }
 
 
 def _publish_footprints(plan: SegmentationPlan, footprints: list[Footprint], ctx: JobContext) -> dict[str, str]:  # fmt: skip
@@ -148,7 +147,7 @@ def run_segmentation(
 ) -> ProcessResult:
     ctx.progress(2, f"loading model {plan.card.id}")
     rasters = _segment(plan, ctx)
-    footprints = _footprints(plan, rasters.mask, ctx)
+    footprints = _footprints(plan, rasters.mask.path, ctx)
     ctx.progress(80, "registering the rasters in the cube")
     lineage = ix.lineage(process.process_id, plan.inputs, list(plan.reads.values())) | {
         "sdgcube:model": plan.card.id

@@ -55,12 +55,13 @@ def block_side(shape: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class TiledRaster:
-    """A tiled GeoTIFF, one band per name, on a grid of ``shape`` pixels; NaN (floats) is nodata."""
+    """A tiled GeoTIFF, one band per name, on a grid of ``shape`` pixels."""
 
     path: Path
     bands: tuple[str, ...]
     shape: tuple[int, int]
     dtype: str = "float32"
+    nodata: float = float("nan")
 
     def write(self, values: np.ndarray, top: int, left: int) -> None:
         """Write (bands, rows, cols) ``values`` at pixel ``top``, ``left``."""
@@ -76,15 +77,20 @@ class TiledRaster:
 
 
 def create_tiled(
-    path: Path, geobox: GeoBox, bands: Sequence[str], *, dtype: str = "float32"
+    path: Path,
+    geobox: GeoBox,
+    bands: Sequence[str],
+    *,
+    dtype: str = "float32",
+    nodata: float = float("nan"),
 ) -> TiledRaster:
     """An empty tiled GeoTIFF on ``geobox``: tiles are written as blocks arrive (deflate, BigTIFF
-    when needed); a tile never written reads as nodata."""
+    when needed); a tile never written reads as ``nodata``."""
     assert geobox.crs is not None
     height, width = geobox.shape
     profile = {
         "driver": "GTiff", "width": width, "height": height, "count": len(bands), "dtype": dtype,
-        "crs": geobox.crs.to_wkt(), "transform": geobox.affine, "nodata": float("nan"), "tiled": True,
+        "crs": geobox.crs.to_wkt(), "transform": geobox.affine, "nodata": nodata, "tiled": True,
         "blockxsize": _TILE, "blockysize": _TILE, "compress": "deflate", "zlevel": 1, "BIGTIFF": "IF_SAFER",
         "interleave": "band", "sparse_ok": True,
     }  # fmt: skip
@@ -92,7 +98,7 @@ def create_tiled(
     with rasterio.open(path, "w", **profile) as dst:
         for i, band in enumerate(bands, start=1):
             dst.set_band_description(i, band)
-    return TiledRaster(path, tuple(bands), (height, width), dtype)
+    return TiledRaster(path, tuple(bands), (height, width), dtype, nodata)
 
 
 def _dask_2d(array: xr.DataArray, side: int) -> da.Array:
