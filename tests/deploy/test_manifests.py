@@ -269,7 +269,7 @@ def test_dockerfile_builds_the_one_image():
     assert any(
         'pip install "/src${SDGCUBE_EXTRAS:+[${SDGCUBE_EXTRAS}]}"' in r for r in found["RUN"]
     )
-    assert found["USER"] == ["sdgcube"]
+    assert found["USER"] == ["10001:10001"]  # numeric: runAsNonRoot can verify it
     assert any("SDGCUBE_DATA_DIR=/data" in env for env in found["ENV"])
     assert found["EXPOSE"] == ["5000"]
     assert exec_form(found["ENTRYPOINT"][0]) == ["sdgcube"]
