@@ -110,8 +110,10 @@ def test_objects_reach_each_other(rendered, name):
     [
         (lambda o: _worker(o)["spec"]["volumes"][0]["persistentVolumeClaim"].update(claimName="other"),
          "no PersistentVolumeClaim other"),
-        (lambda o: _worker(o)["spec"]["volumes"].append({"name": "data", "emptyDir": {}}) or _worker(o)["spec"]["volumes"].pop(0),
+        (lambda o: _worker(o)["spec"].update(volumes=[{"name": "data", "emptyDir": {}}]),
          "server and workers do not mount one claim at the data dir"),
+        (lambda o: k8s.find(o, "Secret", "sdgcube")[0]["stringData"].update(SDGCUBE_DB_URL="postgresql://u:p@db/x"),
+         "SDGCUBE_DB_URL host 'db' is neither a Service here nor external"),
         (lambda o: k8s.find(o, "ConfigMap", "sdgcube")[0]["data"].update(SDGCUBE_DASK_ADDRESS="tcp://dask:8786"),
          "SDGCUBE_DASK_ADDRESS tcp://dask:8786 is no DaskCluster's scheduler"),
         (lambda o: k8s.find(o, "Service", "sdgcube-server")[0]["spec"]["selector"].update(app="x"),
