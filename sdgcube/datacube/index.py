@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Any
 
+import sqlalchemy as sa
 from datacube import Datacube
 from datacube.cfg import ODCConfig, ODCEnvironment
 from datacube.drivers._tools import DRIVER_CACHE_LOCK
@@ -144,9 +147,39 @@ def _forget_dynamic_indexes() -> None:
             _schema.DATASET.indexes.discard(index)
 
 
+_INIT_LOCK = 0x5D6C0BE
+"""The advisory lock that servers starting together on one empty database take turns on."""
+
+
+@contextlib.contextmanager
+def _one_initialiser(target: IndexTarget) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock: two processes creating the schema (and the PostGIS
+    extension) at once collide on PostgreSQL's catalogue, so one waits for the other."""
+    engine = sa.create_engine(target.url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            conn = engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise IndexUnavailable(f"cannot initialise the index: {exc.orig}") from None
+        with conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _INIT_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _INIT_LOCK})
+    finally:
+        engine.dispose()
+
+
 def init_index(settings: Settings) -> Datacube:
-    """Create the ODC schema and the built-in products if missing; safe to run any number of times."""
+    """Create the ODC schema and the built-in products if missing; safe to run any number of times,
+    also by several processes at once."""
     target = resolve_index(settings)
+    with _one_initialiser(target):
+        return _init_index(target)
+
+
+def _init_index(target: IndexTarget) -> Datacube:
     env = odc_environment(target)
     if target.driver == "postgres":
         _forget_dynamic_indexes()

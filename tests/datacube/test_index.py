@@ -124,3 +124,23 @@ def test_summaries_agree_with_odcs_dataset_properties(demo, name) -> None:
     assert summary.bbox == pytest.approx((min(west), min(south), max(east), max(north)), abs=1e-6)
     assert summary.times == tuple(sorted({ds.center_time for ds in datasets}))
     assert summary.grid is not None and {ds.crs for ds in datasets} == {summary.grid.crs}
+
+
+def test_two_servers_initialising_one_empty_postgis_index_at_once(make_settings) -> None:
+    """Both succeed: without the advisory lock, the second ``CREATE EXTENSION postgis`` collided."""
+    import os
+    import subprocess
+    import sys
+
+    settings = make_settings("postgis")
+    assert settings.db_url is not None
+    env = {**os.environ, "SDGCUBE_DB_URL": settings.db_url.get_secret_value(),
+           "SDGCUBE_DATA_DIR": str(settings.data_dir)}  # fmt: skip
+    sdgcube = [sys.executable, "-m", "sdgcube.cli", "db", "init"]
+    runs = [subprocess.Popen(sdgcube, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(3)]  # fmt: skip
+    outcomes = [(run.wait(timeout=300), run.stdout.read() if run.stdout else "") for run in runs]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    assert set(builtin_product_names()) <= {
+        p.name for p in init_index(settings).index.products.get_all()
+    }
