@@ -68,6 +68,17 @@ class Cluster:
         assert len(held) <= 1, held
         return held[0] if held else None
 
+    def finished_on(self, key: str, timeout: float = 30.0) -> list[str]:
+        """The workers the scheduler's task stream records finishing the task ``key`` on (a job
+        is successful in its row a moment before its task tells the scheduler it is done)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stream = self.client.get_task_stream()
+            found = [task["worker"] for task in stream if task["key"] == key]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
     def worker_pid(self, address: str) -> int:
         """The pid of the worker process at ``address``, checked to be one this test started."""
         pid = self.client.run(os.getpid, workers=[address])[address]
@@ -129,6 +140,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                                      "--preload", "sdgcube.processes.band_math"], env)  # fmt: skip
         client = Client(address, timeout=60, set_as_default=False)
         client.wait_for_workers(2, timeout=180)
+        client.get_task_stream()  # from now on the scheduler records where each task ran
         yield Cluster(address, folder, client, processes)
     finally:
         if client is not None:
@@ -202,6 +214,7 @@ def test_a_job_runs_on_the_cluster_workers(cluster: Cluster, server: Server, htt
     ran = _ran_on(cluster, job_id)
     addresses = [address for found in ran.values() for address in found]
     assert len(addresses) == 1 and addresses[0] in workers, ran  # once, on one of the two
+    assert cluster.finished_on(task_key(job_id)) == addresses
     result = http.get(f"/jobs/{job_id}/results", params={"f": "json"}).json()
     assert len(result["time_slices"]) == 3
     assert http.get(f"/collections/{result['collection']}", params={"f": "json"}).status_code == 200
@@ -252,6 +265,7 @@ def test_a_job_outlives_the_death_of_its_worker(cluster: Cluster, server: Server
     assert datetime.fromisoformat(status["started"]) > first_started  # run again from the start
     ran = _ran_on(cluster, job_id)
     assert sorted(a for found in ran.values() for a in found) == sorted([killed, rerun_on]), ran
+    assert cluster.finished_on(key) == [rerun_on]
     assert any(
         f"Worker process {pid} was killed by signal 9" in cluster.log(n) for n in ("w1", "w2")
     )
