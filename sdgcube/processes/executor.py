@@ -17,22 +17,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from distributed import Future, fire_and_forget
+from distributed import Future, fire_and_forget, get_worker
 
 from sdgcube.datacube.cog import atomic_path
 from sdgcube.errors import JobCancelled, SdgcubeError
 from sdgcube.processes.base import Plan
 from sdgcube.processes.context import JobContext
-from sdgcube.processes.jobs import ACTIVE
+from sdgcube.processes.jobs import ACTIVE, JobStore
 from sdgcube.processes.services import Services, settings_payload, worker_services
 from sdgcube.settings import Settings
 
 __all__ = [
-    "cancel_job", "fail_orphans", "job_dir", "job_task", "load_processor", "run_job", "submit_job", "task_key",
+    "RESTARTED", "cancel_job", "fail_orphans", "job_dir", "job_task", "load_processor", "run_job",
+    "submit_job", "task_key",
 ]  # fmt: skip
 
 _LOG = logging.getLogger(__name__)
 _ORPHAN_GRACE = timedelta(seconds=15)
+RESTARTED = "restarted from the start: the Dask worker running the job died"
 
 
 def task_key(job_id: str) -> str:
@@ -73,14 +75,32 @@ def job_task(payload: dict[str, Any], job_id: str, processor: str, plan: Plan) -
     return run_job(worker_services(payload), job_id, processor, plan)
 
 
+def _where() -> str:
+    try:
+        return f"Dask worker {get_worker().address}"
+    except ValueError:
+        return "this process"  # `sdgcube run`: no worker, the job runs in a thread
+
+
+def _claim(store: JobStore, job_id: str) -> bool:
+    """Mark the job running for this attempt; False when it is not to run (dismissed, finished).
+
+    A job still ``running`` when its task starts is one whose Dask worker died while running it:
+    the scheduler gives the task to another worker (up to ``distributed.scheduler.allowed-failures``
+    times), and this attempt takes the job over and runs it again from the start."""
+    now = datetime.now(UTC)
+    if store.update(job_id, only_if=("accepted",), status="running", started=now, progress=1,
+                    message="started"):  # fmt: skip
+        return True
+    return store.update(job_id, only_if=("running",), started=now, progress=1, message=RESTARTED)
+
+
 def run_job(services: Services, job_id: str, processor: str, plan: Plan) -> str:
     """Run one job and record its outcome. Returns the final status."""
     store, settings = services.jobs, services.settings
-    now = datetime.now(UTC)
-    if not store.update(
-        job_id, only_if=("accepted",), status="running", started=now, progress=1, message="started"
-    ):
+    if not _claim(store, job_id):
         return "dismissed"
+    _LOG.info("job %s (%s) running on %s", job_id, processor, _where())
     folder = job_dir(settings, job_id)
     ctx = JobContext(
         services=services, job_id=job_id, work_dir=folder / "work",
@@ -88,7 +108,8 @@ def run_job(services: Services, job_id: str, processor: str, plan: Plan) -> str:
             job_id, only_if=("running",), progress=percent, message=message
         ),
     )  # fmt: skip
-    ctx.work_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(ctx.work_dir, ignore_errors=True)  # what an attempt on a dead worker left
+    ctx.work_dir.mkdir(parents=True)
     try:
         result = load_processor(processor).run_plan(plan, ctx)
         location = folder / "result.json"
@@ -134,9 +155,11 @@ def fail_orphans(services: Services) -> list[str]:
     for job in candidates:
         if task_key(job.identifier) in known:
             continue
+        # A task whose workers kept dying ends as KilledWorker and is forgotten too: that is the
+        # other way a job loses its task.
         reason = (
-            f"orphaned: the job was {job.status} when its server or Dask cluster stopped; "
-            "no task holds it any more. Submit it again."
+            f"orphaned: the job was {job.status} when its server or Dask cluster stopped, or "
+            "every Dask worker that ran it died; no task holds it any more. Submit it again."
         )
         if store.update(
             job.identifier,

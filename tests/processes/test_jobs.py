@@ -386,3 +386,57 @@ def test_run_job_internal_errors_fail_the_job(demo, demo_settings, demo_services
     )
     assert status == "failed"
     assert store.get(job_id).message.startswith("internal error: AttributeError")
+
+
+@pytest.mark.parametrize("status", ["successful", "failed", "dismissed"])
+def test_run_job_leaves_a_finished_job_alone(store, services, status):
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    store.update(job_id, status=status, message="as it ended", progress=100)
+    before = store.get(job_id)
+    # Never reaches the processor or the plan: the job is not claimed.
+    assert run_job(services, job_id, BAND_MATH, None) == "dismissed"  # type: ignore[arg-type]
+    assert store.get(job_id) == before
+    assert not job_dir(services.settings, job_id).exists()
+
+
+@pytest.mark.slow
+def test_run_job_again_after_its_worker_died_runs_the_job_from_the_start(
+    demo, demo_settings, demo_services, monkeypatch, caplog
+):
+    """Dask runs a job's task again when the worker running it dies: the job row is still
+    ``running`` (at that attempt's progress), and the new attempt must take it over, not dismiss
+    it — a dismissed re-run would leave the job ``running`` for ever."""
+    cube, _ = demo
+    store = demo_services.jobs
+    job_id = _new_id()
+    store.add(job_id, "band-math", {})
+    store.update(job_id, status="running", progress=40, message="evaluating the expression",
+                 started=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+    stale = job_dir(demo_settings, job_id) / "work" / "half-written.tif"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by the attempt on the dead worker")
+    seen = []
+    load = executor.load_processor
+
+    def record_then_load(reference: str):
+        seen.append((store.get(job_id), stale.exists()))
+        return load(reference)
+
+    monkeypatch.setattr(executor, "load_processor", record_then_load)
+    caplog.set_level("INFO", logger="sdgcube.processes.executor")
+    plan = _plan(cube, {"expression": NDVI, "datetime": "2020"})
+
+    assert run_job(demo_services, job_id, BAND_MATH, plan) == "successful"
+
+    ((restarted, stale_left),) = seen
+    assert (restarted.status, restarted.progress, restarted.message) == (
+        "running", 1, executor.RESTARTED,
+    )  # fmt: skip
+    assert restarted.started > datetime.now(UTC) - timedelta(minutes=5)
+    assert not stale_left  # the new attempt starts in an empty work folder
+    job = store.get(job_id)
+    assert (job.status, job.progress, job.message) == ("successful", 100, "Job complete")
+    document = json.loads((job_dir(demo_settings, job_id) / "result.json").read_text())
+    assert cube.dc.index.products.get_by_name(document["collection"]) is not None
+    assert f"job {job_id} ({BAND_MATH}) running on this process" in caplog.text

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -37,15 +37,24 @@ class Server:
     port: int
     settings: Settings
     process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """More environment for the server, e.g. ``SDGCUBE_DASK_ADDRESS`` of an outside cluster."""
 
-    def start(self, *, workers: int = 1, timeout: float = 180.0) -> None:
+    def environment(self) -> dict[str, str]:
+        """The environment ``sdgcube`` commands of this installation run with (the settings' data
+        folder and index, no Dask address unless ``env`` gives one)."""
         env = {**os.environ, "SDGCUBE_DATA_DIR": str(self.settings.data_dir), "SDGCUBE_WATCH_INTERVAL_S": "0.5",
                "SDGCUBE_LIMITS__MAX_PIXELS": str(MAX_PIXELS)}  # fmt: skip
         env.pop("SDGCUBE_DASK_ADDRESS", None)
+        if self.settings.db_url is not None:
+            env["SDGCUBE_DB_URL"] = self.settings.db_url.get_secret_value()
+        return {**env, **self.env}
+
+    def start(self, *, workers: int = 1, timeout: float = 180.0) -> None:
         log = (self.settings.data_dir / "server.log").open("ab")
         self.process = subprocess.Popen(
             [SDGCUBE, "serve", "--port", str(self.port), "--workers", str(workers), "--dask-workers", "1"],
-            env=env, stdout=log, stderr=log, start_new_session=True,
+            env=self.environment(), stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
