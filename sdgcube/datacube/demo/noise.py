@@ -93,18 +93,19 @@ class BlockNoise:
         # Stream -1 is no block's: the coarse fields are the same for every window.
         self._field_rng = dataset_rng(self.seed, self.key, 2**32 - 1)
 
-    def _per_block(self, draw: str, *args: float) -> np.ndarray:
-        out = np.empty(self.window.shape)
+    def _per_block(self, draw: str) -> np.ndarray:
+        """A float32 draw per block (twice as fast as float64; the demo needs no more)."""
+        out = np.empty(self.window.shape, dtype=np.float32)
         for (rows, cols), rng in self._blocks:
             shape = (rows.stop - rows.start, cols.stop - cols.start)
-            out[rows, cols] = getattr(rng, draw)(*args, shape)
+            out[rows, cols] = getattr(rng, draw)(shape, dtype=np.float32)
         return out
 
     def normal(self, sd: float) -> np.ndarray:
-        return self._per_block("normal", 0.0, sd)
+        return self._per_block("standard_normal") * np.float32(sd)
 
     def uniform_at(self, mask: np.ndarray, low: float, high: float) -> np.ndarray:
-        return self._per_block("uniform", low, high)[mask]
+        return self._per_block("random")[mask] * np.float32(high - low) + np.float32(low)
 
     def blobs(self, fraction: float, moved: int = 0) -> tuple[np.ndarray, np.ndarray]:
         m = self.grid.size // COARSENING
