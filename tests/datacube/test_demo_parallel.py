@@ -117,3 +117,27 @@ def test_one_worker_and_two_write_the_same_archive(tmp_path):
     assert one.keys() == two.keys() and len(one) > 300
     assert all(np.array_equal(one[name], two[name], equal_nan=True) for name in one)
     assert truth_one == truth_two
+
+
+@pytest.mark.slow
+def test_country_archive_on_a_shrunken_grid_matches_its_truth(tmp_path, monkeypatch):
+    """The whole country pipeline (windows, windowed COGs, summed truth) on 512² in 256² windows."""
+    from sdgcube.datacube.cube import Cube
+
+    monkeypatch.setitem(GRIDS, "country", DemoGrid(512, window=256))
+    settings = Settings(data_dir=tmp_path)
+    dc = init_index(settings)
+    truth = generate_demo(dc, settings.archive_dir, settings.data_dir / "demo", size="country",
+                          seed=42, workers=1)  # fmt: skip
+    cube = Cube(dc, settings)
+    assert len(cube.datasets("sr_annual")) == 16 and not cube.datasets("surface_water")
+    assert truth["years"] == [2000, 2015] and "burn_scar" not in truth and "lake" not in truth
+    event = truth["deforestation"]
+    lc = cube.load("land_cover", time=("2011", "2012"), chunks=None).land_cover.values
+    assert ((lc[0] == event["from_class"]) & (lc[1] == event["to_class"])).sum() == event["pixels"]
+    soc = cube.load("soil_organic_carbon", mask_nodata=True, chunks=None).soc.values
+    change = (soc[1] - soc[0]) / soc[0] * 100
+    assert np.nansum(change <= -10) == truth["soil_organic_carbon"]["degraded_pixels"]
+    with rasterio.open(Path(cube.datasets("sr_annual")[0].uri.removeprefix("file://")).parent
+                       / "red.tif") as src:  # fmt: skip
+        assert src.shape == (512, 512) and src.compression.name == "deflate" and src.overviews(1)
