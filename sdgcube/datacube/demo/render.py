@@ -2,9 +2,9 @@
 
 A job is a small picklable description (product, year, what to make); the worker rebuilds the
 landscape from (size, seed) — cached per process — so nothing large crosses between processes. A
-whole grid is made in memory and written as before; a windowed grid (``country``) is made window by
-window into an uncompressed temporary GeoTIFF per band, then converted to a COG, so that a
-process holds one window's arrays and not an 8192² stack."""
+whole grid (small, medium) is made in memory and written as before; a windowed grid (large,
+country) window by window into an uncompressed temporary GeoTIFF per band, then converted to a COG
+by GDAL's COG driver, so that a process holds one window's arrays and not an 8192² stack."""
 
 from __future__ import annotations
 
@@ -149,16 +149,9 @@ def _write_whole(folder: Path, bands: tuple[_Band, ...], arrays: dict[str, np.nd
                  transform: Affine) -> list[RasterAsset]:  # fmt: skip
     assets = []
     for band in bands:
-        data, target = arrays[band.name], folder / f"{band.name}.tif"
-        if data.size >= _FAST_COG_PIXELS:
-            raw = folder / f".{band.name}.raw.tif"
-            with _raw_writer(raw, band, data.shape, transform) as out:
-                out.write(data, 1)
-            _raw_to_cog(raw, target, band)
-            raw.unlink()
-        else:
-            write_cog(data, target, crs=CRS, transform=transform, nodata=band.nodata,
-                      categorical=band.categorical)  # fmt: skip
+        data = arrays[band.name]
+        write_cog(data, folder / f"{band.name}.tif", crs=CRS, transform=transform,
+                  nodata=band.nodata, categorical=band.categorical)  # fmt: skip
         assets.append(_asset(folder, band, data.shape[-2:], transform))
     return assets
 
@@ -176,15 +169,15 @@ def _chip_assets(task: RenderTask, folder: Path) -> list[RasterAsset]:
     return _write_whole(folder, _BANDS[task.job.kind], arrays, transform)
 
 
+@functools.lru_cache(maxsize=1)
+def _window_landscape(size: str, seed: int, window: Window) -> Landscape:
+    """Cached for the one-window ``large``; ``country`` cycles through 16 windows (0.3 s each)."""
+    return make_landscape(GRIDS[size], np.random.default_rng(seed), window)
+
+
 def _window_landscapes(task: RenderTask) -> Iterator[Landscape]:
-    grid = GRIDS[task.size]
-    for window in grid.windows():
-        yield make_landscape(grid, np.random.default_rng(task.seed), window)
-
-
-_FAST_COG_PIXELS = 2048 * 2048
-"""From ``large`` up, bands go to COGs through GDAL's COG driver (same pixels, a third less work);
-the smaller sizes keep their rio-cogeo files byte for byte."""
+    for window in GRIDS[task.size].windows():
+        yield _window_landscape(task.size, task.seed, window)
 
 
 def _raw_writer(path: Path, band: _Band, shape: tuple[int, int], transform: Affine) -> Any:
