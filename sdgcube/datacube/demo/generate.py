@@ -200,7 +200,11 @@ def generate_demo(
     jobs = list(demo_jobs(CONTENTS[size], chip_count, seed, chip_truth))
     if on_total:
         on_total(len(jobs))
-    ids = {job.key: str(uuid.uuid5(_NAMESPACE, f"{size}/{seed}/{job.key}")) for job in jobs}
+    # Windowed grids' ids are new: an archive made whole before (large) is replaced, not kept.
+    version = "/windowed" if GRIDS[size].windowed else ""
+    ids = {
+        job.key: str(uuid.uuid5(_NAMESPACE, f"{size}{version}/{seed}/{job.key}")) for job in jobs
+    }
     _remove_previous(dc, demo_dir, set(ids.values()))
     items: dict[str, Path] = {}
     tasks = []
