@@ -200,8 +200,8 @@ def generate_demo(
     jobs = list(demo_jobs(CONTENTS[size], chip_count, seed, chip_truth))
     if on_total:
         on_total(len(jobs))
-    # Windowed grids' ids are new: an archive made whole before (large) is replaced, not kept.
-    version = "/windowed" if GRIDS[size].windowed else ""
+    # large was made whole before it was one window: new ids, so an old archive is replaced.
+    version = "/windowed" if size == "large" else ""
     ids = {
         job.key: str(uuid.uuid5(_NAMESPACE, f"{size}{version}/{seed}/{job.key}")) for job in jobs
     }
