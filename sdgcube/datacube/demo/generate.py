@@ -176,6 +176,26 @@ def _check(size: str, chips: int | None, workers: int | None) -> None:
         raise InvalidRequest(f"the number of workers must be at least 1, not {workers}")
 
 
+def _dataset_ids(size: str, seed: int, jobs: list[DemoJob]) -> dict[str, str]:
+    # large was made whole before it was one window: new ids, so an old archive is replaced.
+    version = "/windowed" if size == "large" else ""
+    return {
+        job.key: str(uuid.uuid5(_NAMESPACE, f"{size}{version}/{seed}/{job.key}")) for job in jobs
+    }
+
+
+def _write_documents(dc: Datacube, demo_dir: Path, truth: dict[str, Any], ls: Landscape,
+                     manifest: dict[str, Any]) -> None:  # fmt: skip
+    _write_json(demo_dir / "truth.json", truth)
+    _write_json(demo_dir / "events.geojson", events_geojson(ls))
+    _write_json(demo_dir / "admin_units.geojson", admin_units_geojson(ls))
+    _write_json(demo_dir / "manifest.json", manifest)
+    # The districts become the ``admin_units`` collection, in the same database as the index.
+    with vector_store_at(dc.index.environment.db_url) as store:
+        store.load_file(demo_dir / "admin_units.geojson", name="admin_units", id_field="unit_id",
+                        title="Demo districts")  # fmt: skip
+
+
 def generate_demo(
     dc: Datacube,
     archive_dir: Path,
@@ -200,11 +220,7 @@ def generate_demo(
     jobs = list(demo_jobs(CONTENTS[size], chip_count, seed, chip_truth))
     if on_total:
         on_total(len(jobs))
-    # large was made whole before it was one window: new ids, so an old archive is replaced.
-    version = "/windowed" if size == "large" else ""
-    ids = {
-        job.key: str(uuid.uuid5(_NAMESPACE, f"{size}{version}/{seed}/{job.key}")) for job in jobs
-    }
+    ids = _dataset_ids(size, seed, jobs)
     _remove_previous(dc, demo_dir, set(ids.values()))
     items: dict[str, Path] = {}
     tasks = []
@@ -222,21 +238,8 @@ def generate_demo(
         items[task.job.key] = item_path
         if progress:
             progress(task.job.product)
-    manifest = [
-        {"id": ids[job.key], "product": job.product, "item": str(items[job.key])} for job in jobs
-    ]
     write_archive_catalog(archive_dir)
     truth, ls = _truth(size, seed, chip_truth)
-    _write_json(demo_dir / "truth.json", truth)
-    _write_json(demo_dir / "events.geojson", events_geojson(ls))
-    _write_json(demo_dir / "admin_units.geojson", admin_units_geojson(ls))
-    _write_json(demo_dir / "manifest.json", {"size": size, "seed": seed, "datasets": manifest})
-    # The districts become the ``admin_units`` collection, in the same database as the index.
-    with vector_store_at(dc.index.environment.db_url) as store:
-        store.load_file(
-            demo_dir / "admin_units.geojson",
-            name="admin_units",
-            id_field="unit_id",
-            title="Demo districts",
-        )
+    datasets = [{"id": ids[j.key], "product": j.product, "item": str(items[j.key])} for j in jobs]
+    _write_documents(dc, demo_dir, truth, ls, {"size": size, "seed": seed, "datasets": datasets})
     return truth
