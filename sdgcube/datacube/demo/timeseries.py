@@ -1,6 +1,6 @@
 """What the demo island looks like in a given year or quarter: land cover, surface reflectance,
 water, built-up land, population and soil carbon, with the planted events. Pure numpy, for one
-window of the grid (the whole grid, but for ``country``)."""
+window of the grid (the whole grid for small and medium)."""
 
 from __future__ import annotations
 
