@@ -1,12 +1,13 @@
 """What the demo island looks like in a given year or quarter: land cover, surface reflectance,
-water, built-up land, population and soil carbon, with the planted events. Pure numpy."""
+water, built-up land, population and soil carbon, with the planted events. Pure numpy, for one
+window of the grid (the whole grid for small and medium)."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, shift
 
 from sdgcube.datacube.demo.landscape import Landscape
+from sdgcube.datacube.demo.noise import Noise, WholeNoise
 
 __all__ = [
     "BUILT_UP_YEARS",
@@ -91,7 +92,7 @@ def seasonal_lake(ls: Landscape, year: int) -> np.ndarray:
 
 
 def land_cover(ls: Landscape, year: int) -> np.ndarray:
-    lc = np.full(ls.grid.shape, GRASS, dtype=np.uint8)
+    lc = np.full(ls.shape, GRASS, dtype=np.uint8)
     lc[ls.cropland] = CROP
     lc[ls.forest | ls.deforested] = TREE
     if year >= DEFORESTATION_YEAR:
@@ -115,7 +116,7 @@ def _burn_factor(year: int) -> float:
 def clean_ndvi(ls: Landscape, year: int) -> np.ndarray:
     """Noise-free NDVI of the land surface (water pixels get their own reflectance later)."""
     lc = land_cover(ls, year)
-    ndvi = np.zeros(ls.grid.shape, dtype=np.float64)
+    ndvi = np.zeros(ls.shape, dtype=np.float64)
     for code, value in _NDVI.items():
         ndvi[lc == code] = value
     ndvi += 0.04 * ls.relief
@@ -151,9 +152,15 @@ def _nbr(bands: dict[str, np.ndarray]) -> np.ndarray:
     return (bands["nir08"] - bands["swir22"]) / (bands["nir08"] + bands["swir22"])
 
 
-def _blobs(rng: np.random.Generator, shape: tuple[int, int], fraction: float) -> np.ndarray:
-    field = gaussian_filter(rng.standard_normal(shape), sigma=max(shape[0] / 50, 1.5))
-    return field > np.quantile(field, 1 - fraction)
+def _noise(ls: Landscape, rng: np.random.Generator | Noise) -> Noise:
+    return WholeNoise(rng, ls.shape) if isinstance(rng, np.random.Generator) else rng
+
+
+def _slc_fill(ls: Landscape) -> np.ndarray:
+    """The stripes a failed scan-line corrector leaves without data."""
+    w = ls.window
+    diagonal = np.add.outer(np.arange(w.row, w.row + w.height), np.arange(w.col, w.col + w.width))
+    return (diagonal % 25) < 2
 
 
 def _apply_burn(ls: Landscape, year: int, bands: dict[str, np.ndarray]) -> None:
@@ -167,29 +174,28 @@ def _apply_burn(ls: Landscape, year: int, bands: dict[str, np.ndarray]) -> None:
         bands["swir22"][mask] = nir * (1 - nbr_after) / (1 + nbr_after)
 
 
-def annual_composite(ls: Landscape, year: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def annual_composite(
+    ls: Landscape, year: int, rng: np.random.Generator | Noise
+) -> dict[str, np.ndarray]:
     """The six int16 reflectance bands (×10 000) and the pixel-quality flags of one year."""
-    ndvi = clean_ndvi(ls, year) + rng.normal(0, 0.012, ls.grid.shape)
+    noise = _noise(ls, rng)
+    ndvi = clean_ndvi(ls, year) + noise.normal(0.012)
     bands = _reflectance_from_ndvi(ndvi)
     _apply_burn(ls, year, bands)
     water = land_cover(ls, year) == WATER
     for name, reflectance in _WATER_SR.items():
         bands[name][water] = reflectance
-    cloud = _blobs(rng, ls.grid.shape, 0.04)
-    cloud_shadow = shift(cloud, (4, 4), order=0, cval=False) & ~cloud
-    pq = np.zeros(ls.grid.shape, dtype=np.uint8)
+    cloud, moved = noise.blobs(0.04, moved=4)
+    cloud_shadow = moved & ~cloud
+    pq = np.zeros(ls.shape, dtype=np.uint8)
     pq[water] |= 8
     pq[cloud] |= 2
     pq[cloud_shadow] |= 4
-    fill = (
-        ((np.add.outer(np.arange(ls.grid.size), np.arange(ls.grid.size)) % 25) < 2)
-        if year in SLC_OFF_YEARS
-        else None
-    )
+    fill = _slc_fill(ls) if year in SLC_OFF_YEARS else None
     out: dict[str, np.ndarray] = {}
     for name, band in bands.items():
-        value = band + rng.normal(0, 0.002, ls.grid.shape)
-        value[cloud] = rng.uniform(0.35, 0.45, int(cloud.sum()))
+        value = band + noise.normal(0.002)
+        value[cloud] = noise.uniform_at(cloud, 0.35, 0.45)
         value[cloud_shadow] *= 0.4
         scaled = np.clip(np.round(value * 10_000), -2000, 16000).astype(np.int16)
         if fill is not None:
@@ -202,17 +208,17 @@ def annual_composite(ls: Landscape, year: int, rng: np.random.Generator) -> dict
 
 
 def water_observation(
-    ls: Landscape, year: int, quarter: int, gap_quarter: int, rng: np.random.Generator
+    ls: Landscape, year: int, quarter: int, gap_quarter: int, rng: np.random.Generator | Noise
 ) -> np.ndarray:
     """One quarterly water observation (0 dry, 1 water, 255 no observation).
 
     Clouds hide pixels in one quarter a year only, so every pixel keeps a wet and a dry look."""
-    obs = np.zeros(ls.grid.shape, dtype=np.uint8)
+    obs = np.zeros(ls.shape, dtype=np.uint8)
     obs[~ls.land | permanent_lake(ls, year)] = 1
     if quarter in WET_QUARTERS:
         obs[seasonal_lake(ls, year)] = 1
     if quarter == gap_quarter:
-        obs[_blobs(rng, ls.grid.shape, 0.12)] = 255
+        obs[_noise(ls, rng).blobs(0.12)[0]] = 255
     return obs
 
 
@@ -221,21 +227,23 @@ def total_population(year: int) -> float:
 
 
 def population(ls: Landscape, year: int) -> np.ndarray:
-    """Persons per pixel: 25 times denser on built-up land than on other dry land; none at sea."""
+    """Persons per pixel: 25 times denser on built-up land than on other dry land; none at sea.
+
+    Shares the total over the landscape's window: whole grids only."""
     town = built_up(ls, year)
     weight = np.where(town, 25.0, np.where(ls.land & ~ls.lake_full, 1.0, 0.0))
     return (total_population(year) * weight / weight.sum()).astype(np.float32)
 
 
-def soil_carbon(ls: Landscape, year: int, rng: np.random.Generator) -> np.ndarray:
+def soil_carbon(ls: Landscape, year: int, rng: np.random.Generator | Noise) -> np.ndarray:
     """Topsoil organic carbon (t/ha); the deforested patch and the rangeland lose carbon by 2020."""
     lc = land_cover(ls, SOC_YEARS[0])
-    soc = np.zeros(ls.grid.shape, dtype=np.float64)
+    soc = np.zeros(ls.shape, dtype=np.float64)
     for code, value in _SOC.items():
         soc[lc == code] = value
     soc += 5 * ls.relief
     if year != SOC_YEARS[0]:
-        soc *= 1 + rng.normal(0, 0.01, ls.grid.shape)
+        soc *= 1 + _noise(ls, rng).normal(0.01)
         soc[ls.deforested] *= 1 - SOC_LOSS["deforested"]
         soc[ls.rangeland] *= 1 - SOC_LOSS["rangeland"]
     out = np.round(soc).astype(np.int16)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from odc.geo.geom import Geometry
 from shapely import affinity
 from shapely.geometry import box, mapping
@@ -14,23 +15,55 @@ from shapely.geometry.base import BaseGeometry
 from sdgcube.datacube.demo import timeseries as ts
 from sdgcube.datacube.demo.landscape import CRS, PIXEL_SIZE, Landscape
 
-__all__ = ["PIXEL_AREA_KM2", "admin_units_geojson", "events_geojson", "truth_document"]
+__all__ = [
+    "PIXEL_AREA_KM2", "Contents", "admin_units_geojson", "events_geojson", "pixel_counts",
+    "truth_document",
+]  # fmt: skip
 
 PIXEL_AREA_KM2 = PIXEL_SIZE * PIXEL_SIZE / 1e6
 
 
-def _km2(mask: np.ndarray) -> float:
-    return round(float(mask.sum()) * PIXEL_AREA_KM2, 6)
+def _km2(pixels: float) -> float:
+    return round(float(pixels) * PIXEL_AREA_KM2, 6)
 
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-def _lake(ls: Landscape) -> dict[str, Any]:
-    permanent = {y: _km2(ts.permanent_lake(ls, y)) for y in ts.YEARS}
-    seasonal = {y: _km2(ts.seasonal_lake(ls, y)) for y in ts.YEARS}
-    region = float(ls.lake_full.sum())
+@dataclass(frozen=True)
+class Contents:
+    """What a demo archive holds: its years and products (the ``country`` size only what
+    sdg-15-3-1 reads)."""
+
+    years: tuple[int, ...] = ts.YEARS
+    products: tuple[str, ...] = ()
+
+    def has(self, product: str) -> bool:
+        return not self.products or product in self.products
+
+
+def pixel_counts(ls: Landscape, years: Sequence[int]) -> dict[str, float]:
+    """The pixel counts the truth is made of, over ``ls``'s window: a grid's are its windows' sums."""
+    counts: dict[str, float] = {
+        "land": ls.land.sum(), "deforested": ls.deforested.sum(), "rangeland": ls.rangeland.sum(),
+        "burn_core": ls.burn_core.sum(), "burn_ring": ls.burn_ring.sum(),
+        "burnt": (ls.burn_core | ls.burn_ring).sum(),
+        "soc_degraded": ((ls.deforested | ls.rangeland) & ls.land).sum(),
+        "lake_region": ls.lake_full.sum(),
+    }  # fmt: skip
+    for y in years:
+        counts[f"permanent/{y}"] = ts.permanent_lake(ls, y).sum()
+        counts[f"seasonal/{y}"] = ts.seasonal_lake(ls, y).sum()
+    for y in ts.BUILT_UP_YEARS:
+        counts[f"built/{y}"] = ts.built_up(ls, y).sum()
+    return {name: int(count) for name, count in counts.items()}
+
+
+def _lake(counts: dict[str, float], years: Sequence[int]) -> dict[str, Any]:
+    permanent = {y: _km2(counts[f"permanent/{y}"]) for y in years}
+    seasonal = {y: _km2(counts[f"seasonal/{y}"]) for y in years}
+    region = counts["lake_region"]
     wet_share = len(ts.WET_QUARTERS) / len(ts.QUARTER_DATES)
     baseline = _mean([permanent[y] for y in range(2000, 2005)])
     reporting = _mean([permanent[y] for y in range(2020, 2025)])
@@ -41,12 +74,8 @@ def _lake(ls: Landscape) -> dict[str, Any]:
         "permanent_km2": permanent,
         "seasonal_km2": seasonal,
         "water_fraction": {
-            y: round(
-                (ts.permanent_lake(ls, y).sum() + wet_share * ts.seasonal_lake(ls, y).sum())
-                / region,
-                6,
-            )
-            for y in ts.YEARS
+            y: round((counts[f"permanent/{y}"] + wet_share * counts[f"seasonal/{y}"]) / region, 6)
+            for y in years
         },
         "baseline_2000_2004_permanent_km2": round(baseline, 6),
         "reporting_2020_2024_permanent_km2": round(reporting, 6),
@@ -54,8 +83,8 @@ def _lake(ls: Landscape) -> dict[str, Any]:
     }
 
 
-def _urban(ls: Landscape) -> dict[str, Any]:
-    built = {y: _km2(ts.built_up(ls, y)) for y in ts.BUILT_UP_YEARS}
+def _urban(counts: dict[str, float]) -> dict[str, Any]:
+    built = {y: _km2(counts[f"built/{y}"]) for y in ts.BUILT_UP_YEARS}
     pop = {y: ts.total_population(y) for y in ts.POPULATION_YEARS}
 
     def lcrpgr(y1: int, y2: int) -> float:
@@ -72,51 +101,67 @@ def _urban(ls: Landscape) -> dict[str, Any]:
     }
 
 
-def truth_document(
-    ls: Landscape, *, size: str, seed: int, chips: list[dict[str, Any]]
-) -> dict[str, Any]:
-    soc_degraded = (ls.deforested | ls.rangeland) & ls.land
+def _burn_scar(counts: dict[str, float]) -> dict[str, Any]:
     return {
+        "year": ts.BURN_YEAR,
+        "pre_year": ts.BURN_YEAR - 1,
+        "dnbr": ts.BURN_DNBR,
+        "severity": {"core": "high", "ring": "moderate-low"},
+        "core_pixels": counts["burn_core"],
+        "ring_pixels": counts["burn_ring"],
+        "area_km2": _km2(counts["burnt"]),
+    }
+
+
+def truth_document(
+    ls: Landscape | dict[str, float], *, size: str, seed: int, chips: list[dict[str, Any]],
+    contents: Contents = Contents(),
+) -> dict[str, Any]:  # fmt: skip
+    """The truth of a whole-grid landscape, or of a grid's summed :func:`pixel_counts`.
+
+    Events outside the archive's years or products (``country``: the lake's water observations,
+    the town, the 2018 burn) are left out."""
+    years = contents.years
+    counts = pixel_counts(ls, years) if isinstance(ls, Landscape) else ls
+    document: dict[str, Any] = {
         "size": size,
         "seed": seed,
         "crs": CRS,
         "pixel_size_m": PIXEL_SIZE,
         "pixel_area_km2": PIXEL_AREA_KM2,
-        "years": [ts.YEARS[0], ts.YEARS[-1]],
-        "land_km2": _km2(ls.land),
+        "years": [years[0], years[-1]],
+        "land_km2": _km2(counts["land"]),
         "deforestation": {
             "year": ts.DEFORESTATION_YEAR,
             "from_class": 1,
             "to_class": 3,
-            "pixels": int(ls.deforested.sum()),
-            "area_km2": _km2(ls.deforested),
+            "pixels": counts["deforested"],
+            "area_km2": _km2(counts["deforested"]),
         },
         "rangeland_degradation": {
             "ndvi_2000": ts.RANGELAND_NDVI_2000,
             "ndvi_slope_per_year": ts.RANGELAND_SLOPE,
-            "pixels": int(ls.rangeland.sum()),
-            "area_km2": _km2(ls.rangeland),
+            "pixels": counts["rangeland"],
+            "area_km2": _km2(counts["rangeland"]),
         },
-        "lake": _lake(ls),
-        "urban": _urban(ls),
-        "burn_scar": {
-            "year": ts.BURN_YEAR,
-            "pre_year": ts.BURN_YEAR - 1,
-            "dnbr": ts.BURN_DNBR,
-            "severity": {"core": "high", "ring": "moderate-low"},
-            "core_pixels": int(ls.burn_core.sum()),
-            "ring_pixels": int(ls.burn_ring.sum()),
-            "area_km2": _km2(ls.burn_core | ls.burn_ring),
-        },
-        "soil_organic_carbon": {
-            "years": list(ts.SOC_YEARS),
-            "loss_fraction": ts.SOC_LOSS,
-            "degraded_pixels": int(soc_degraded.sum()),
-            "degraded_km2": _km2(soc_degraded),
-        },
-        "slc_off_years": list(ts.SLC_OFF_YEARS),
-        "chips": chips,
     }
+    if contents.has("surface_water"):
+        document["lake"] = _lake(counts, years)
+    if contents.has("built_up"):
+        document["urban"] = _urban(counts)
+    if ts.BURN_YEAR in years:
+        document["burn_scar"] = _burn_scar(counts)
+    document["soil_organic_carbon"] = {
+        "years": list(ts.SOC_YEARS),
+        "loss_fraction": ts.SOC_LOSS,
+        "degraded_pixels": counts["soc_degraded"],
+        "degraded_km2": _km2(counts["soc_degraded"]),
+    }
+    document["slc_off_years"] = [y for y in ts.SLC_OFF_YEARS if y in years]
+    document["chips"] = chips
+    if contents.products:
+        document["products"] = list(contents.products)
+    return document
 
 
 def _to_wgs84(shape: BaseGeometry, ls: Landscape) -> dict[str, Any]:
