@@ -12,7 +12,7 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,29 @@ class JobContext:
             return client.gather(
                 client.compute(reduce(persisted) if reduce is not None else persisted)
             )
+
+    def compute_each(self, parts: Sequence[Any], *, start: float, end: float, message: str) -> None:
+        """Compute independent dask parts (one block each) a few at a time: two per worker thread
+        in flight, the next submitted as one finishes. Given the whole graph at once, the
+        scheduler reads far ahead (every year of many blocks) and memory grows with the area."""
+        if not _in_worker():
+            for first in range(0, len(parts), 4):
+                dask.compute(*parts[first : first + 4], scheduler="threads")
+                self.progress(
+                    start + (end - start) * min(first + 4, len(parts)) / len(parts), message
+                )
+            return
+        with worker_client() as client:
+            waiting = list(reversed(parts))
+            limit = 2 * sum(client.nthreads().values())
+            running = as_completed(
+                [client.compute(waiting.pop()) for _ in range(min(limit, len(waiting)))]
+            )
+            for done, future in enumerate(running, start=1):
+                future.result()  # a failed block fails the job here
+                if waiting:
+                    running.add(client.compute(waiting.pop()))
+                self.progress(start + (end - start) * done / len(parts), message)
 
     def _compute_local(self, collection: Any, *, start: float, end: float, message: str) -> Any:
         context = self

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import dask.array as da
+import rasterio
 import xarray as xr
 
 from sdgcube.datacube.ingest import DatasetLineage, IngestRequest, ingest_rasters, inspect_raster
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 _WORKERS = 4
+_GDAL_CACHE_BYTES = 128 * 2**20
 """Threads writing and converting a job's rasters (GDAL releases the GIL while it works)."""
 
 
@@ -104,9 +106,14 @@ def publish_rasters(
         return IngestRequest(inspect_raster(path), raster.product, raster.when,
                              DatasetLineage(description=raster.description, properties=properties))  # fmt: skip
 
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+    # GDAL's block cache (5 % of the machine's memory by default) would otherwise fill with the
+    # blocks of country-sized rasters read and converted here, on a worker that runs other tasks.
+    with (
+        rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_BYTES),
+        ThreadPoolExecutor(max_workers=_WORKERS) as pool,
+    ):
         requests = list(pool.map(prepare, rasters))
-    results = ingest_rasters(ctx.cube.dc, ctx.settings.archive_dir, requests, workers=_WORKERS)
+        results = ingest_rasters(ctx.cube.dc, ctx.settings.archive_dir, requests, workers=_WORKERS)
     return [
         Published(r.product, r.dataset_id, result_links(ctx.settings, r.product, r.item_path))
         for r in results

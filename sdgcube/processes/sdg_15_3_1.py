@@ -102,9 +102,8 @@ def _first_stage(plan: Sdg1531Plan, ctx: JobContext) -> dict[str, xr.DataArray]:
     )
     stage = create_tiled(ctx.work_dir / "stage.tif", geobox, list(graph.data_vars))
     writes = write_blocks({stage: [graph[name] for name in stage.bands]}, ctx.locks)
-    ctx.compute(
-        writes, start=8, end=60, message="computing productivity, land cover and soil carbon"
-    )
+    ctx.compute_each(list(writes.to_delayed().ravel()), start=8, end=60,
+                     message="computing productivity, land cover and soil carbon")  # fmt: skip
     return read_tiled(stage, geobox)
 
 
