@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sdgcube.datacube.demo.chips import make_chip
-from sdgcube.datacube.demo.generate import _rng
+from sdgcube.datacube.demo.noise import dataset_rng
 from sdgcube.models.evaluation import evaluate_chips
 from sdgcube.models.registry import DEFAULT_MODEL_ID, SHIPPED_DIR, ModelRegistry
 from sdgcube.models.training_data import LabelledChip
@@ -32,7 +32,7 @@ def test_it_finds_buildings_on_chips_it_never_saw(seed: int, tmp_path: Path) -> 
     model = ModelRegistry(tmp_path).load(None)
     chips = []
     for index in range(6):
-        chip = make_chip(_rng(seed, f"chip/{index}"))
+        chip = make_chip(dataset_rng(seed, f"chip/{index}"))
         chips.append(LabelledChip(f"{seed}/{index}", chip.rgb.astype(np.float32), chip.labels, 0.5))
     metrics = evaluate_chips(model, chips)
     assert metrics.iou[1] >= 0.80, metrics
