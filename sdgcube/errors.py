@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ClusterUnavailable",
     "ConfigError",
+    "Forbidden",
     "IndexUnavailable",
     "IngestError",
     "InvalidModel",
@@ -18,7 +19,9 @@ __all__ = [
     "LimitExceeded",
     "NoData",
     "PayloadTooLarge",
+    "QuotaExceeded",
     "SdgcubeError",
+    "Unauthenticated",
     "UnknownCollection",
     "UnknownJob",
     "UnknownProduct",
@@ -124,3 +127,21 @@ class PayloadTooLarge(InvalidRequest):
 
 class UnsupportedMediaType(InvalidRequest):
     """A request body in a media type the endpoint does not accept."""
+
+
+class Unauthenticated(SdgcubeError, PermissionError):
+    """No credentials where they are needed, or credentials that identify nobody (expired, revoked,
+    wrongly signed)."""
+
+
+class Forbidden(SdgcubeError, PermissionError):
+    """The caller is known, and the policy does not let their role do this."""
+
+
+class QuotaExceeded(SdgcubeError):
+    """One of the caller's quotas or rate limits is used up; it names the limit and when to retry."""
+
+    def __init__(self, limit: str, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.retry_after_s = max(1, retry_after_s)

@@ -15,6 +15,7 @@ from rio_tiler import errors as rt
 from sdgcube.errors import (
     ClusterUnavailable,
     ConfigError,
+    Forbidden,
     IndexUnavailable,
     IngestError,
     InvalidModel,
@@ -24,7 +25,9 @@ from sdgcube.errors import (
     LimitExceeded,
     NoData,
     PayloadTooLarge,
+    QuotaExceeded,
     SdgcubeError,
+    Unauthenticated,
     UnknownCollection,
     UnknownDataset,
     UnknownJob,
@@ -63,6 +66,9 @@ ERROR_TABLE: dict[type[BaseException], OgcError] = {
     JobFailed: OgcError(500, "ProcessFailed"),
     PayloadTooLarge: OgcError(413, "PayloadTooLarge"),
     UnsupportedMediaType: OgcError(415, "UnsupportedMediaType"),
+    Unauthenticated: OgcError(401, "AuthenticationRequired"),
+    Forbidden: OgcError(403, "Forbidden"),
+    QuotaExceeded: OgcError(429, "QuotaExceeded"),
     # rio-tiler's own errors, met while tiling.
     rt.TileOutsideBounds: _NOT_FOUND,
     rt.PointOutsideBounds: _NOT_FOUND,

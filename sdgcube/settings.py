@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
 
-__all__ = ["Limits", "Settings", "config_file", "masked_config"]
+__all__ = ["AuthSettings", "Limits", "OidcSettings", "Settings", "config_file", "masked_config"]
 
 
 def default_data_dir() -> Path:
@@ -60,6 +61,76 @@ class Limits(BaseModel):
     )
 
 
+AuthMethod = Literal["anonymous", "keys", "oidc"]
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class OidcSettings(BaseModel):
+    """An OpenID Connect issuer whose bearer tokens (JWTs) identify callers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str | None = Field(None, description="The issuer URL (its ``iss`` claim, exactly)")
+    audience: str | None = Field(None, description="The ``aud`` a token must carry")
+    jwks_url: str | None = Field(
+        None, description="Where the issuer's signing keys are; unset: from its discovery document"
+    )
+    algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "ES256"], description="Signature algorithms accepted"
+    )
+    clock_skew_s: float = Field(60.0, ge=0, description="Leeway for ``exp``, ``nbf`` and ``iat``")
+    user_claim: str = Field("sub", description="The claim naming the user")
+    roles_claim: str = Field(
+        "roles",
+        description="The claim listing the user's roles; dots reach into objects "
+        "(``realm_access.roles`` for Keycloak)",
+    )
+    groups_claim: str = Field("groups", description="The claim listing the user's groups")
+    client_id: str | None = Field(None, description="This server's client id, for browser sign-in")
+    client_secret: SecretStr | None = Field(
+        None, description="The client secret, if the issuer gave this server one"
+    )
+    scopes: str = Field("openid profile", description="Scopes asked for at browser sign-in")
+
+
+class AuthSettings(BaseModel):
+    """Who may call the server, and how they say who they are."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: Annotated[tuple[AuthMethod, ...], NoDecode] = Field(
+        ("anonymous",),
+        description="``anonymous`` (nobody signs in, everything is open), or ``keys`` and/or "
+        "``oidc`` (comma-separated): callers are identified and the policy applies",
+    )
+    policy_file: Path | None = Field(
+        None, description="The YAML policy (roles, access, quotas); unset: the built-in one"
+    )
+    key_query_parameter: bool = Field(
+        True,
+        description="Accept an API key as ``?api_key=`` on tile and map routes, for clients that "
+        "cannot send headers",
+    )
+    session_hours: float = Field(12.0, gt=0, description="How long a browser session lasts")
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _split_mode(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.replace("+", ",").split(",") if part.strip()]
+        if not value:
+            raise ValueError("mode names no authentication method")
+        if "anonymous" in value and len(set(value)) > 1:
+            raise ValueError("anonymous means nobody signs in: it cannot be on with keys or oidc")
+        return tuple(dict.fromkeys(value))
+
+    @property
+    def open(self) -> bool:
+        """Nobody signs in: every caller may do everything (the behaviour before accounts)."""
+        return self.mode == ("anonymous",)
+
+
 class Settings(BaseSettings):
     """The effective configuration of one sdgcube installation."""
 
@@ -89,6 +160,7 @@ class Settings(BaseSettings):
         description="URL clients reach the server at (behind a proxy); http://host:port if unset",
     )
     limits: Limits = Field(default_factory=Limits)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     max_body_bytes: int = Field(10_000_000, gt=0, description="Largest request body accepted (413)")
     max_json_depth: int = Field(
         64, gt=0, description="Deepest JSON nesting a request body may have"
@@ -123,6 +195,11 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """The server's public URL, without a trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def on_loopback(self) -> bool:
+        """Only this machine can reach the server."""
+        return self.host in LOOPBACK
 
     @property
     def archive_dir(self) -> Path:

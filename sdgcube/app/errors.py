@@ -6,6 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from sdgcube.errors import QuotaExceeded, Unauthenticated
 from sdgcube.ogc_errors import exception_document, ogc_error
 
 _HTTP_CODES = {404: "NotFound", 405: "OperationNotSupported"}
@@ -19,8 +20,14 @@ def ogc_exception(status: int, code: str, description: str) -> JSONResponse:
 
 
 def error_response(exc: Exception) -> JSONResponse:
+    """The error's status and exception document, with the headers its status promises."""
     found = ogc_error(exc)
-    return ogc_exception(found.status, found.code, str(exc))
+    response = ogc_exception(found.status, found.code, str(exc))
+    if isinstance(exc, QuotaExceeded):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    elif isinstance(exc, Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sdgcube"'
+    return response
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

@@ -8,20 +8,23 @@ for dismissal and the start-up sweep of orphans.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-__all__ = ["ACTIVE", "FINISHED", "JobRecord", "JobStore", "jobs_table"]
+from sdgcube.auth.identity import ANONYMOUS_USER
+from sdgcube.datacube.tables import SCHEMA, create_tables
+
+__all__ = ["ACTIVE", "FINISHED", "JobOwner", "JobRecord", "JobStore", "jobs_table", "results_table"]
 
 ACTIVE = ("accepted", "running")
 FINISHED = ("successful", "failed", "dismissed")
 
-_metadata = sa.MetaData(schema="sdgcube")
+_metadata = sa.MetaData(schema=SCHEMA)
 jobs_table = sa.Table(
     "jobs",
     _metadata,
@@ -38,7 +41,33 @@ jobs_table = sa.Table(
     sa.Column("mimetype", sa.Text),
     sa.Column("location", sa.Text),
     sa.Column("task_key", sa.Text),
+    sa.Column("owner", sa.Text, nullable=False, server_default=ANONYMOUS_USER, index=True),
+    sa.Column("groups", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("pixels", sa.BigInteger, nullable=False, server_default="0"),
 )
+results_table = sa.Table(
+    "job_results",
+    _metadata,
+    sa.Column("collection", sa.Text, primary_key=True),
+    sa.Column("job_id", sa.Text, nullable=False, index=True),
+)
+"""The collections (products, vector layers) a job published: they are as visible as the job."""
+_ADDED_COLUMNS = [
+    f"ALTER TABLE {SCHEMA}.jobs ADD COLUMN IF NOT EXISTS {column} NOT NULL DEFAULT {default}"
+    for column, default in [("owner text", f"'{ANONYMOUS_USER}'"), ("groups text[]", "'{}'"),
+                            ("public boolean", "false"), ("pixels bigint", "0")]
+]  # fmt: skip
+"""Job tables made before accounts existed gain these columns; their jobs belong to nobody."""
+
+
+@dataclass(frozen=True)
+class JobOwner:
+    """Who submitted a job, the groups that see it with them, and the pixel values it reads."""
+
+    user: str = ANONYMOUS_USER
+    groups: tuple[str, ...] = ()
+    pixels: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,14 +85,29 @@ class JobRecord:
     mimetype: str | None
     location: str | None
     task_key: str | None
+    owner: str = ANONYMOUS_USER
+    groups: tuple[str, ...] = ()
+    public: bool = False
+    pixels: int = 0
+
+    def visible_to(self, user: str, groups: Sequence[str], *, admin: bool) -> bool:
+        """Its owner, the groups it was shared with, everyone once public, and admins see it."""
+        return admin or self.public or user == self.owner or bool(set(groups) & set(self.groups))
 
     def as_pygeoapi(self) -> dict[str, Any]:
         """The job dict pygeoapi's API layer expects from a manager (ISO strings for times)."""
         iso = {
             key: (value.isoformat() if isinstance(value, datetime) else value)
             for key, value in self.__dict__.items()
+            if key not in ("owner", "groups", "public", "pixels")
         }
         return {**iso, "type": "process"}
+
+
+def _record(row: sa.Row[Any]) -> JobRecord:
+    values = dict(row._mapping)
+    values["groups"] = tuple(values["groups"])
+    return JobRecord(**values)
 
 
 def _now() -> datetime:
@@ -75,29 +119,65 @@ class JobStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        with engine.begin() as conn:
-            # Web workers start together; CREATE … IF NOT EXISTS is not safe against itself.
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sdgcube.jobs schema'))"))
-            conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS sdgcube"))
-            _metadata.create_all(conn)
+        create_tables(engine, _metadata, added=_ADDED_COLUMNS)
 
-    def add(self, identifier: str, process_id: str, parameters: dict[str, Any]) -> None:
+    def add(
+        self,
+        identifier: str,
+        process_id: str,
+        parameters: dict[str, Any],
+        owner: JobOwner = JobOwner(),
+        admit: Callable[[sa.Connection], None] | None = None,
+    ) -> None:
+        """Insert an accepted job; ``admit`` (quota checks) runs first in the same transaction,
+        under a lock per owner, so two workers accepting at once cannot both pass it."""
         now = _now()
         with self.engine.begin() as conn:
+            if admit is not None:
+                lock = sa.func.hashtext(f"jobs/{owner.user}")
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(lock)))
+                admit(conn)
             conn.execute(
                 jobs_table.insert().values(
                     identifier=identifier, process_id=process_id, status="accepted",
                     message="Job accepted and queued", progress=0, created=now, updated=now,
-                    parameters=parameters,
+                    parameters=parameters, owner=owner.user, groups=list(owner.groups),
+                    pixels=owner.pixels,
                 )
             )  # fmt: skip
+
+    def add_results(self, job_id: str, collections: Sequence[str]) -> None:
+        """Record the collections a job published (idempotent: a task that re-runs publishes again)."""
+        from sqlalchemy.dialects.postgresql import insert
+
+        if not collections:
+            return
+        rows = [{"collection": name, "job_id": job_id} for name in collections]
+        statement = insert(results_table).values(rows).on_conflict_do_nothing()
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    def result_job(self, collection: str) -> JobRecord | None:
+        """The job that published ``collection``; None for everything not a job's result."""
+        query = (
+            jobs_table.select()
+            .join(results_table, results_table.c.job_id == jobs_table.c.identifier)
+            .where(results_table.c.collection == collection)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _record(row) if row else None
+
+    def share(self, identifier: str, *, groups: Sequence[str], public: bool) -> bool:
+        """Set who sees a job and its results besides its owner (and admins)."""
+        return self.update(identifier, groups=list(groups), public=public)
 
     def get(self, identifier: str) -> JobRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 jobs_table.select().where(jobs_table.c.identifier == identifier)
             ).first()
-        return JobRecord(**row._mapping) if row else None
+        return _record(row) if row else None
 
     def update(
         self, identifier: str, *, only_if: Sequence[str] | None = None, **values: Any
@@ -122,9 +202,12 @@ class JobStore:
         process_ids: Sequence[str] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        owner: str | None = None,
     ) -> tuple[list[JobRecord], int]:
-        """Jobs newest first, filtered, with the total number that match the filters."""
+        """Jobs newest first, filtered (``owner``: only theirs), with the total number that match."""
         where = []
+        if owner is not None:
+            where.append(jobs_table.c.owner == owner)
         if status:
             where.append(jobs_table.c.status.in_(status))
         if process_ids:
@@ -134,7 +217,7 @@ class JobStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.offset(offset).limit(limit)).all()
             total = conn.execute(count).scalar_one()
-        return [JobRecord(**row._mapping) for row in rows], total
+        return [_record(row) for row in rows], total
 
     def active(self) -> list[JobRecord]:
         return self.list(status=ACTIVE)[0]
