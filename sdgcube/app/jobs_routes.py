@@ -15,10 +15,36 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from sdgcube.app.errors import ogc_exception
+from sdgcube.app.errors import error_response, ogc_exception
+from sdgcube.auth.audit import AuditEvent, AuditLog
+from sdgcube.auth.identity import OPEN_CALLER, Caller
+from sdgcube.errors import Forbidden, InvalidRequest, UnknownJob
 from sdgcube.processes.jobs import JobRecord, JobStore
 
-__all__ = ["dismiss_job", "job_status_info", "jobs_list"]
+__all__ = ["caller_of", "dismiss_job", "job_status_info", "jobs_list", "share_job", "visible_job"]
+
+
+def caller_of(request: Request) -> Caller:
+    """Who is asking (set by `AccessMiddleware`; everybody, unrestricted, with authentication off)."""
+    return getattr(request.state, "caller", OPEN_CALLER)  # type: ignore[no-any-return]
+
+
+def visible_job(store: JobStore, job_id: str, caller: Caller) -> JobRecord:
+    """The job if the caller may see it: others' jobs are unknown to them, not forbidden."""
+    record = store.get(job_id)
+    identity = caller.identity
+    if record is None or not record.visible_to(identity.user, identity.groups, admin=caller.admin):
+        raise UnknownJob(job_id)
+    return record
+
+
+def owned_job(store: JobStore, job_id: str, caller: Caller) -> JobRecord:
+    """The job if the caller may change it: its owner or an admin."""
+    record = visible_job(store, job_id, caller)
+    if not caller.admin and record.owner != caller.identity.user:
+        raise Forbidden(f"job {job_id!r} is {record.owner}'s: only they or an admin may change it")
+    return record
+
 
 STATUSES = ("accepted", "running", "successful", "failed", "dismissed")
 
@@ -63,12 +89,14 @@ async def jobs_list(request: Request, store: JobStore, base_url: str) -> Respons
             raise ValueError(f"status {unknown} is not one of {list(STATUSES)}")
     except ValueError as exc:
         return ogc_exception(400, "InvalidParameterValue", str(exc))
+    caller = caller_of(request)
     records, total = await run_in_threadpool(
         store.list,
         status=statuses or None,
         process_ids=processes or None,
         limit=limit,
         offset=offset,
+        owner=None if caller.admin else caller.identity.user,
     )
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
     links = [{"href": f"{base_url}/jobs?{urlencode({**query, 'offset': offset})}", "rel": "self",
@@ -89,11 +117,21 @@ async def jobs_list(request: Request, store: JobStore, base_url: str) -> Respons
     )
 
 
-async def dismiss_job(job_id: str, manager: Any, store: JobStore, base_url: str) -> Response:
+async def dismiss_job(
+    request: Request, manager: Any, store: JobStore, audit: AuditLog, base_url: str
+) -> Response:
     from pygeoapi.process.base import JobNotFoundError
 
+    job_id, caller = request.path_params["job_id"], caller_of(request)
     try:
+        await run_in_threadpool(owned_job, store, job_id, caller)
         await run_in_threadpool(manager.delete_job, job_id)
+        event = AuditEvent(
+            "job.dismiss", caller.identity.user, job_id, key_id=caller.identity.key_id
+        )
+        await run_in_threadpool(audit.record, event)
+    except (UnknownJob, Forbidden) as exc:
+        return error_response(exc)
     except JobNotFoundError:
         return ogc_exception(404, "NoSuchJob", f"unknown job {job_id!r}")
     record = await run_in_threadpool(store.get, job_id)
@@ -124,3 +162,42 @@ async def job_output(job_id: str, name: str, data_dir: Path) -> Response:
         "application/octet-stream",
     )
     return FileResponse(path, media_type=media, filename=name)
+
+
+async def share_job(request: Request, store: JobStore, audit: AuditLog, base_url: str) -> Response:
+    """``POST /jobs/{id}/sharing`` with ``{"groups": [...], "public": bool}``: who sees the job and
+    its results besides its owner and admins."""
+    job_id, caller = request.path_params["job_id"], caller_of(request)
+    try:
+        record = await run_in_threadpool(owned_job, store, job_id, caller)
+        groups, public = _sharing(await request.json())
+    except (UnknownJob, Forbidden, InvalidRequest) as exc:
+        return error_response(exc)
+    except ValueError:
+        return error_response(InvalidRequest("the body must be JSON"))
+    await run_in_threadpool(store.share, record.identifier, groups=groups, public=public)
+    detail = f"groups={','.join(groups)} public={public}"
+    event = AuditEvent(
+        "job.share", caller.identity.user, job_id, detail=detail, key_id=caller.identity.key_id
+    )
+    await run_in_threadpool(audit.record, event)
+    shared = await run_in_threadpool(store.get, job_id)
+    assert shared is not None
+    return JSONResponse(
+        {
+            **job_status_info(shared, base_url),
+            "groups": list(shared.groups),
+            "public": shared.public,
+        }
+    )
+
+
+def _sharing(body: Any) -> tuple[list[str], bool]:
+    if not isinstance(body, dict) or set(body) - {"groups", "public"}:
+        raise InvalidRequest('the body must be {"groups": [names], "public": true|false}')
+    groups, public = body.get("groups", []), body.get("public", False)
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+        raise InvalidRequest("groups must be a list of group names")
+    if not isinstance(public, bool):
+        raise InvalidRequest("public must be true or false")
+    return groups, public

@@ -12,6 +12,7 @@ and made self-contained then (`openapi_bundle`).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
@@ -94,7 +95,9 @@ class PygeoapiHost:
             asyncio.set_event_loop(loop)  # pygeoapi's processes API schedules on the loop
             return function(self.api, api_request, *args)  # type: ignore[no-any-return]
 
-        return _response(*await loop.run_in_executor(None, run))
+        # The request's context (its caller, for the job manager) goes with it to the thread.
+        context = contextvars.copy_context()
+        return _response(*await loop.run_in_executor(None, context.run, run))
 
     def endpoint(
         self, function: Callable[..., Any], *names: str, validate: bool = True
@@ -113,18 +116,25 @@ class PygeoapiHost:
         await asyncio.get_running_loop().run_in_executor(None, self._openapi)
         return await self.call(request, core.openapi_)
 
-    def routes(self, collection: Callable[[Endpoint], Endpoint]) -> list[BaseRoute]:
+    def routes(
+        self, collection: Callable[[Endpoint], Endpoint], listing: Callable[[Endpoint], Endpoint]
+    ) -> list[BaseRoute]:
         """pygeoapi's routes that sdgcube leaves to it; ``collection`` wraps the endpoints that
-        name a collection (to publish one the index has but this server has not seen yet)."""
+        name a collection (to publish one the index has but this server has not seen yet),
+        ``listing`` the collection list (to leave out what the caller may not read)."""
         import pygeoapi
 
         return [
             Mount("/static", StaticFiles(directory=Path(pygeoapi.__file__).parent / "static")),
-            *_core_routes(self, collection),
+            *_core_routes(self, collection, listing),
         ]
 
 
-def _core_routes(host: PygeoapiHost, collection: Callable[[Endpoint], Endpoint]) -> list[Route]:
+def _core_routes(
+    host: PygeoapiHost,
+    collection: Callable[[Endpoint], Endpoint],
+    listing: Callable[[Endpoint], Endpoint],
+) -> list[Route]:
     import pygeoapi.api as core
     import pygeoapi.api.environmental_data_retrieval as edr
     import pygeoapi.api.itemtypes as items
@@ -172,7 +182,7 @@ def _core_routes(host: PygeoapiHost, collection: Callable[[Endpoint], Endpoint])
         Route("/", plain(core.landing_page)),
         Route("/openapi", host.openapi),
         Route("/conformance", plain(core.conformance)),
-        Route("/collections", plain(core.describe_collections)),
+        Route("/collections", listing(plain(core.describe_collections))),
         Route(coll, collection(plain(core.describe_collections, "collection_id"))),
         Route(f"{coll}/schema", collection(plain(core.get_collection_schema, "collection_id"))),
         Route(f"{coll}/queryables", collection(plain(items.get_collection_queryables, "collection_id"))),

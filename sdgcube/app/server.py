@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import anyio.to_thread
@@ -27,25 +29,35 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from sdgcube.app.access import AccessMiddleware, Gate, build_gate
 from sdgcube.app.admission import RenderAdmission
+from sdgcube.app.auth_routes import SignIn, auth_routes, limits_route
 from sdgcube.app.coverage_routes import (
     checked_query,
     coverage_description,
     coverage_response,
     wants_html,
 )
-from sdgcube.app.errors import http_exception, ogc_exception
+from sdgcube.app.errors import error_response, http_exception, ogc_exception
 from sdgcube.app.guard import RequestGuard
 from sdgcube.app.hosts import MapProxyHost, is_capabilities
-from sdgcube.app.jobs_routes import dismiss_job, job_output, jobs_list
+from sdgcube.app.jobs_routes import (
+    caller_of,
+    dismiss_job,
+    job_output,
+    jobs_list,
+    share_job,
+    visible_job,
+)
 from sdgcube.app.ogc_config import pygeoapi_config
 from sdgcube.app.prefer import PreferMiddleware
 from sdgcube.app.publisher import Publisher
 from sdgcube.app.pygeoapi_host import Endpoint, PygeoapiHost
+from sdgcube.errors import UnknownJob
 from sdgcube.processes.executor import fail_orphans
 from sdgcube.processes.services import Services
 from sdgcube.settings import Settings
@@ -100,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         services, pygeoapi, mapproxy, internal_url=_internal_url(services.settings)
     )
     publisher.refresh_collections()
+    gate = build_gate(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,10 +134,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             services.close()
 
     app = Starlette(
-        routes=_routes(services, publisher, pygeoapi, mapproxy),
+        routes=[
+            *_account_routes(services, gate),
+            *_routes(services, publisher, pygeoapi, mapproxy),
+        ],
         middleware=[
             cors_middleware(services.settings),
             Middleware(RequestGuard, settings=services.settings),
+            Middleware(
+                AccessMiddleware, gate=gate, key_query=services.settings.auth.key_query_parameter
+            ),
             Middleware(PreferMiddleware),
         ],
         exception_handlers={HTTPException: http_exception},
@@ -135,8 +154,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+def _account_routes(services: Services, gate: Gate | None) -> list[BaseRoute]:
+    """``/limits``, and signing in and out when there are accounts."""
+    routes: list[BaseRoute] = [limits_route(services.settings, gate)]
+    if gate is not None:
+        sign_in = SignIn(services.settings, gate.authenticator, services.sessions, services.audit)
+        routes += auth_routes(sign_in)
+    return routes
+
+
 def _routes(
-    services: Services, publisher: Publisher, pygeoapi: PygeoapiHost, mapproxy: MapProxyHost
+    services: Services,
+    publisher: Publisher,
+    pygeoapi: PygeoapiHost,
+    mapproxy: MapProxyHost,
+    gate: Gate | None,
 ) -> list[BaseRoute]:
     """sdgcube's own endpoints first; pygeoapi answers the rest."""
     import pygeoapi.api.coverages as coverages
@@ -175,8 +207,24 @@ def _routes(
 
     async def dismiss(request: Request) -> Response:
         return await dismiss_job(
-            request.path_params["job_id"], pygeoapi.api.manager, services.jobs, base_url
+            request, pygeoapi.api.manager, services.jobs, services.audit, base_url
         )
+
+    async def share(request: Request) -> Response:
+        return await share_job(request, services.jobs, services.audit, base_url)
+
+    def visible(endpoint: Endpoint) -> Endpoint:
+        """A job the caller may not see is unknown to them."""
+
+        async def checked(request: Request) -> Response:
+            job_id = request.path_params["job_id"]
+            try:
+                await run_in_threadpool(visible_job, services.jobs, job_id, caller_of(request))
+            except UnknownJob as exc:
+                return error_response(exc)
+            return await endpoint(request)
+
+        return checked
 
     def unless_dismissed(endpoint: Endpoint) -> Endpoint:
         """pygeoapi answers 500 for the results of a dismissed job: there are none."""
@@ -188,12 +236,26 @@ def _routes(
                 return ogc_exception(404, "NoSuchJob", f"job {job_id!r} has no results")
             return await endpoint(request)
 
-        return results
+        return visible(results)
+
+    async def landing(request: Request) -> Response:
+        """pygeoapi's landing page, with a link to the caller's limits."""
+        import pygeoapi.api as core
+
+        response = await pygeoapi.call(request, core.landing_page)
+        if response.media_type != "application/json":
+            return response
+        document = json.loads(bytes(response.body))
+        document.setdefault("links", []).append({"href": f"{base_url}/limits", "rel": "service-meta",
+                                                 "type": "application/json",
+                                                 "title": "Your limits and usage"})  # fmt: skip
+        return rewritten(response, document)
 
     coverage_html = pygeoapi.endpoint(
         coverages.get_collection_coverage, "collection_id", validate=False
     )
     return [
+        Route("/", landing),
         Route("/collections/{collection_id}/coverage", HtmlOr(coverage, checked_query(published(coverage_html))),
               methods=["GET", "HEAD"]),
         Route("/collections/{collection_id}/coverage/domainset", description("domainset")),
@@ -201,15 +263,43 @@ def _routes(
         Route("/jobs", HtmlOr(jobs, pygeoapi.endpoint(processes.get_jobs)), methods=["GET", "HEAD"]),
         Route("/jobs/{job_id}/results", unless_dismissed(pygeoapi.endpoint(processes.get_job_result, "job_id"))),
         Route("/jobs/{job_id}", dismiss, methods=["DELETE"]),
-        Route("/jobs/{job_id}/outputs/{name}", output),
+        Route("/jobs/{job_id}", visible(pygeoapi.endpoint(processes.get_jobs, "job_id"))),
+        Route("/jobs/{job_id}/sharing", share, methods=["POST"]),
+        Route("/jobs/{job_id}/outputs/{name}", visible(output)),
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
                                                  archive_dir=services.settings.archive_dir)),
         Mount("/tiles", RenderAdmission(WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube)),
                                         limit=services.settings.limits.concurrent_renders,
                                         renders=RENDER_ROUTES)),
         Mount("/mapproxy", LatestMaps(mapproxy, publisher)),
-        *pygeoapi.routes(published),
+        *pygeoapi.routes(published, lambda endpoint: ReadableOnly(endpoint, gate)),
     ]  # fmt: skip
+
+
+class ReadableOnly:
+    """The collection list without the collections the caller may not read (JSON; pygeoapi's HTML
+    page lists names only, and every route behind a name is held to the policy)."""
+
+    def __init__(self, endpoint: Endpoint, gate: Gate | None) -> None:
+        self.endpoint = endpoint
+        self.gate = gate
+
+    async def __call__(self, request: Request) -> Response:
+        response = await self.endpoint(request)
+        caller = caller_of(request)
+        if self.gate is None or caller.admin or response.media_type != "application/json":
+            return response
+        document = json.loads(bytes(response.body))
+        names = [c.get("id", "") for c in document.get("collections", [])]
+        readable = await run_in_threadpool(self.gate.readable, caller, names)
+        document["collections"] = [c for c in document["collections"] if c.get("id") in readable]
+        return rewritten(response, document)
+
+
+def rewritten(response: Response, document: Any) -> Response:
+    """A JSON response of pygeoapi's with its document changed, its other headers kept."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return JSONResponse(document, status_code=response.status_code, headers=headers)
 
 
 class StacPathGuard:

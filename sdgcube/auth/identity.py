@@ -6,7 +6,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["ANONYMOUS_USER", "Caller", "Identity", "current_caller"]
+from sdgcube.auth.policy import Quotas, Role
+
+__all__ = ["ANONYMOUS_USER", "OPEN_CALLER", "OPEN_ROLE", "Caller", "Identity", "current_caller"]
 
 ANONYMOUS_USER = "anonymous"
 Via = Literal["open", "anonymous", "key", "oidc", "session"]
@@ -31,14 +33,28 @@ class Identity:
         return self.via not in ("open", "anonymous")
 
 
+OPEN_ROLE = Role("open", read=("*",), execute=("*",), admin=True)
+"""What every caller may do while authentication is off."""
+
+
 @dataclass
 class Caller:
-    """One request's identity, and what the job manager, called by pygeoapi with no way to pass
-    it, learned while running: a refused quota the response must carry (its Retry-After)."""
+    """One request's identity with its role and quotas, and what the job manager, called by
+    pygeoapi with no way to pass it, learned while running: a refused quota the response must
+    carry (its Retry-After)."""
 
     identity: Identity
-    refusal: Exception | None = field(default=None)
+    role: Role = OPEN_ROLE
+    quotas: Quotas = field(default_factory=Quotas)
+    refusal: Exception | None = None
 
+    @property
+    def admin(self) -> bool:
+        return self.role.admin
+
+
+OPEN_CALLER = Caller(Identity(ANONYMOUS_USER, OPEN_ROLE.name, via="open"))
+"""Every caller while authentication is off, and the CLI's own jobs."""
 
 current_caller: ContextVar[Caller | None] = ContextVar("sdgcube_caller", default=None)
 """Set by the access middleware for the request it lets through; pygeoapi's call into the job

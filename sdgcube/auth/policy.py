@@ -163,4 +163,5 @@ def load_policy(path: Path | None) -> Policy:
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"the policy file {path}: {where}: {first['msg']}") from None
     roles = {name: _role(name, role) for name, role in spec.roles.items()}
-    return Policy(MappingProxyType(roles), spec.anonymous_role, MappingProxyType(spec.users))
+    users = {name: user.quotas for name, user in spec.users.items()}
+    return Policy(MappingProxyType(roles), spec.anonymous_role, MappingProxyType(users))

@@ -11,11 +11,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sdgcube.cli.errors import user_errors
+
+if TYPE_CHECKING:
+    from sdgcube.settings import Settings
 
 __all__ = ["serve"]
 
@@ -27,6 +30,26 @@ def _environment(data_dir: Path, host: str, port: int, dask_address: str) -> Non
         SDGCUBE_PORT=str(port),
         SDGCUBE_DASK_ADDRESS=dask_address,
     )
+
+
+def _check_auth(settings: Settings) -> None:
+    """A policy or issuer that cannot work fails here, once, not in every worker; an open server
+    anyone can reach is said so."""
+    from sdgcube.auth.policy import load_policy
+    from sdgcube.errors import ConfigError
+
+    auth = settings.auth
+    if auth.open:
+        if not settings.on_loopback:
+            print(
+                f"sdgcube: warning: serving on {settings.host} with authentication off: anyone who "
+                "can reach it may run jobs and read every result (set SDGCUBE_AUTH__MODE=keys)",
+                file=sys.stderr,
+            )
+        return
+    load_policy(auth.policy_file)
+    if "oidc" in auth.mode and auth.oidc.issuer is None:
+        raise ConfigError("SDGCUBE_AUTH__MODE has oidc: set SDGCUBE_AUTH__OIDC__ISSUER")
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
@@ -62,6 +85,7 @@ def serve(
             if v is not None
         }
         settings = Settings(**overrides)
+        _check_auth(settings)
         init_index(settings).close()
     cluster = None
     address = settings.dask_address

@@ -124,6 +124,7 @@ def _publish_footprints(plan: SegmentationPlan, footprints: list[Footprint], ctx
     write_footprints(footprints, crs, geojson=folder / "footprints.geojson", geoparquet=folder / "footprints.parquet",
                      properties={"model": plan.card.id, "job": ctx.job_id})  # fmt: skip
     layer = result_product_name("buildings", ctx.job_id) + "_footprints"
+    ctx.services.jobs.add_results(ctx.job_id, [layer])
     ctx.cube.vectors.upsert_layer_features(layer, footprints_wgs84(footprints, crs), replace=True,
                                            title=f"Building footprints by model {plan.card.id}",
                                            description=f"Regularised footprints from job {ctx.job_id}")  # fmt: skip

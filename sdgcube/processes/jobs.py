@@ -104,8 +104,8 @@ class JobRecord:
         return {**iso, "type": "process"}
 
 
-def _record(row: sa.Row[Any]) -> JobRecord:
-    values = dict(row._mapping)
+def _record(row: sa.Row[Any], skip: Sequence[str] = ()) -> JobRecord:
+    values = {k: v for k, v in row._mapping.items() if k not in skip}
     values["groups"] = tuple(values["groups"])
     return JobRecord(**values)
 
@@ -167,6 +167,17 @@ class JobStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return _record(row) if row else None
+
+    def result_jobs(self, collections: Sequence[str]) -> dict[str, JobRecord]:
+        """`result_job` for many collections in one query: those that are results, by name."""
+        query = (
+            sa.select(results_table.c.collection, jobs_table)
+            .join(jobs_table, results_table.c.job_id == jobs_table.c.identifier)
+            .where(results_table.c.collection.in_(list(collections)))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {row.collection: _record(row, skip=("collection",)) for row in rows}
 
     def share(self, identifier: str, *, groups: Sequence[str], public: bool) -> bool:
         """Set who sees a job and its results besides its owner (and admins)."""

@@ -17,6 +17,8 @@ from pygeoapi.process.base import JobNotFoundError, JobResultNotFoundError, Proc
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
+from sdgcube.auth.audit import AuditEvent
+from sdgcube.auth.identity import OPEN_CALLER, current_caller
 from sdgcube.errors import (
     ClusterUnavailable,
     InvalidRequest,
@@ -28,7 +30,7 @@ from sdgcube.errors import (
 from sdgcube.ogc_errors import ogc_error
 from sdgcube.processes.base import CubeProcessor, Plan
 from sdgcube.processes.executor import cancel_job, job_dir, submit_job
-from sdgcube.processes.jobs import ACTIVE
+from sdgcube.processes.jobs import ACTIVE, JobOwner
 from sdgcube.processes.services import Services
 
 __all__ = ["CubeJobManager", "InvalidProcessInput"]
@@ -57,9 +59,11 @@ class CubeJobManager(BaseManager):
     def get_jobs(
         self, status: JobStatus | None = None, limit: int | None = None, offset: int | None = None
     ) -> dict:
+        caller = current_caller.get() or OPEN_CALLER
         records, total = self.store.list(
-            status=[JobStatus(status).value] if status else None, limit=limit, offset=offset or 0
-        )
+            status=[JobStatus(status).value] if status else None, limit=limit, offset=offset or 0,
+            owner=None if caller.admin else caller.identity.user,
+        )  # fmt: skip
         return {"jobs": [r.as_pygeoapi() for r in records], "numberMatched": total}
 
     def get_job(self, job_id: str) -> dict:
@@ -103,6 +107,34 @@ class CubeJobManager(BaseManager):
         except SdgcubeError as exc:
             raise InvalidProcessInput(exc) from None
 
+    def _add(self, job_id: str, process_id: str, plan: Plan) -> None:
+        """Record the job as the caller's, admitted by their quotas in the same transaction; a
+        refused quota is kept on the caller for the response (its Retry-After header)."""
+        from sdgcube.auth.quotas import admit_job
+
+        caller = current_caller.get() or OPEN_CALLER
+        identity, quotas = caller.identity, caller.quotas
+        owner = JobOwner(identity.user, identity.groups, plan.pixel_values)
+
+        def admit(conn: Any) -> None:
+            admit_job(conn, identity.user, quotas, pixels=plan.pixel_values, area_km2=plan.area_km2)
+
+        try:
+            self.store.add(job_id, process_id, plan.inputs.model_dump(mode="json"), owner, admit)
+        except SdgcubeError as exc:
+            caller.refusal = exc
+            self.services.audit.record(
+                AuditEvent(
+                    "job.submit", identity.user, process_id, "denied", str(exc), identity.key_id
+                )
+            )
+            raise InvalidProcessInput(exc) from None
+        self.services.audit.record(
+            AuditEvent(
+                "job.submit", identity.user, f"{process_id} {job_id}", key_id=identity.key_id
+            )
+        )
+
     def execute_process(
         self,
         process_id: str,
@@ -115,7 +147,7 @@ class CubeJobManager(BaseManager):
         processor = self.get_processor(process_id)
         plan = self._plan(processor, data_dict)
         job_id = str(uuid.uuid4())
-        self.store.add(job_id, process_id, plan.inputs.model_dump(mode="json"))
+        self._add(job_id, process_id, plan)
         reference = self.processes[process_id]["processor"]["name"]
         try:
             future = submit_job(self.services, job_id, reference, plan)

@@ -102,6 +102,7 @@ def publish_summary(
     _write(folder / "summary.sdmx.csv", sdmx_csv(table))
     geometries = {unit.id: unit.geometry for unit in region.units}
     layer = result_product_name(prefix, ctx.job_id) + "_units"
+    ctx.services.jobs.add_results(ctx.job_id, [layer])
     ctx.cube.vectors.upsert_layer_features(
         layer,
         [(row["unit_id"], geometries[row["unit_id"]], row) for row in table.rows],

@@ -106,6 +106,8 @@ def publish_rasters(
         return IngestRequest(inspect_raster(path), raster.product, raster.when,
                              DatasetLineage(description=raster.description, properties=properties))  # fmt: skip
 
+    # Recorded first: from the moment it is indexed, a result is as visible as its job, no more.
+    ctx.services.jobs.add_results(ctx.job_id, [raster.product for raster in rasters])
     # GDAL's block cache (5 % of the machine's memory by default) would otherwise fill with the
     # blocks of country-sized rasters read and converted here, on a worker that runs other tasks.
     with (

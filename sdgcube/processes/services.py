@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING, Any, Self
 from distributed import Client, LocalCluster, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from sdgcube.auth.audit import AuditLog
 from sdgcube.datacube.cube import Cube, open_cube
 from sdgcube.datacube.vectors import VectorStore
 from sdgcube.processes.jobs import JobStore
 from sdgcube.settings import Settings
 
 if TYPE_CHECKING:
+    from sdgcube.auth.accounts import AccountStore
+    from sdgcube.auth.sessions import SessionStore
     from sdgcube.models.registry import ModelRegistry
 
 __all__ = ["DaskConnection", "Services", "ServicesPlugin", "settings_payload", "worker_services"]
@@ -99,6 +102,22 @@ class Services:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.cube.engine)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.cube.engine)
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        from sdgcube.auth.accounts import AccountStore
+
+        return AccountStore(self.cube.engine)
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        from sdgcube.auth.sessions import SessionStore
+
+        return SessionStore(self.cube.engine, hours=self.settings.auth.session_hours)
 
     @property
     def vectors(self) -> VectorStore:

@@ -51,8 +51,14 @@ def _strategy(operation: APIOperation) -> SearchStrategy:
     return st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE), negative)
 
 
-def _server_errors(operation: APIOperation, url: str) -> list[str]:
-    """The 5xx answers to ``MAX_EXAMPLES`` cases of ``operation``, each as a curl command."""
+def _server_errors(
+    operation: APIOperation,
+    url: str,
+    headers: dict[str, str] | None = None,
+    examples: int = MAX_EXAMPLES,
+) -> list[str]:
+    """The 5xx answers to ``examples`` cases of ``operation`` (sent with ``headers``), each as a curl
+    command."""
     from hypothesis import HealthCheck, Phase, given, settings
     from schemathesis.checks import not_a_server_error
     from schemathesis.errors import FailureGroup
@@ -60,10 +66,10 @@ def _server_errors(operation: APIOperation, url: str) -> list[str]:
     found: list[str] = []
 
     @given(_strategy(operation))
-    @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
     def run(case: Case) -> None:
-        response = case.call(base_url=url, timeout=120)
+        response = case.call(base_url=url, headers=headers, timeout=120)
         try:
             case.validate_response(response, checks=[not_a_server_error])
         except FailureGroup:
@@ -73,11 +79,14 @@ def _server_errors(operation: APIOperation, url: str) -> list[str]:
     return found
 
 
-def test_no_operation_answers_a_server_error(server: Server) -> None:
+def server_errors(
+    server: Server, headers: dict[str, str] | None = None, examples: int = MAX_EXAMPLES
+) -> dict[str, list[str]]:
+    """The 5xx answers of every operation of the server's OpenAPI document, by operation."""
     import schemathesis
 
     url = server.url
-    schema = schemathesis.openapi.from_url(f"{url}/openapi?f=json", timeout=300)
+    schema = schemathesis.openapi.from_url(f"{url}/openapi?f=json", headers=headers, timeout=300)
     operations = [result.ok() for result in schema.get_all_operations()]
     declared = {
         f"{method.upper()} {path}"
@@ -88,5 +97,12 @@ def test_no_operation_answers_a_server_error(server: Server) -> None:
     # Every operation of the document (demo collections and processes) but the document itself.
     assert declared - {op.label for op in operations} == {"GET /openapi"}
     assert len(operations) > 50
-    errors = {op.label: found for op in operations if (found := _server_errors(op, url))}
-    assert errors == {}, server.log()[-3000:]
+    return {
+        op.label: found
+        for op in operations
+        if (found := _server_errors(op, url, headers, examples))
+    }
+
+
+def test_no_operation_answers_a_server_error(server: Server) -> None:
+    assert server_errors(server) == {}, server.log()[-3000:]
