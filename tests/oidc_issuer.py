@@ -93,6 +93,8 @@ class LocalIssuer:
         self.keys = [SigningKey.make()]
         """Published in the key set; the last one signs."""
         self.requests: dict[str, int] = {"discovery": 0, "jwks": 0, "token": 0}
+        self.jwks_failing = False
+        """Set: ``/jwks`` answers 503, as an issuer in trouble would."""
         self._other: SigningKey | None = None
         self._grants: dict[str, _Grant] = {}
         self._lock = threading.Lock()
@@ -219,6 +221,8 @@ class LocalIssuer:
 
     async def _jwks(self, request: Request) -> Response:
         self.requests["jwks"] += 1
+        if self.jwks_failing:
+            return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
         return JSONResponse({"keys": [key.jwk for key in self.keys]})
 
     async def _authorize(self, request: Request) -> Response:

@@ -29,6 +29,9 @@ __all__ = ["Claims", "LoginStart", "OidcLogin", "TokenVerifier"]
 # Symmetric algorithms would let anyone holding the published (public) key sign tokens.
 _FORBIDDEN_ALGORITHMS = ("none", "HS256", "HS384", "HS512")
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
+# After a failed first fetch, requests waiting for the keys fail at once for this long instead of
+# each asking the issuer again: with a hung issuer they would otherwise wait their turn, in series.
+_RETRY_AFTER_FAILURE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,15 @@ class _SigningKeys:
         self._keys: list[PyJWK] | None = None
         self._fetched_at = 0.0
         self._forced_at = -float("inf")
+        self._failure: tuple[float, str] | None = None
         self._lock = threading.Lock()
 
     def key(self, kid: str | None) -> PyJWK:
         with self._lock:
             now = time.monotonic()
+            failure = self._failure if self._keys is None else None
+            if failure is not None and now - failure[0] < _RETRY_AFTER_FAILURE_S:
+                raise Unauthenticated(failure[1])
             fresh = self._keys is None or now - self._fetched_at > self._lifespan_s
             if fresh:
                 self._refresh(keep_on_failure=self._keys is not None)
@@ -148,6 +155,14 @@ class _SigningKeys:
         return next((key for key in keys if key.key_id == kid), None)
 
     def _refresh(self, *, keep_on_failure: bool) -> None:
+        try:
+            self._fetch(keep_on_failure=keep_on_failure)
+        except Unauthenticated as error:
+            self._failure = (time.monotonic(), str(error))
+            raise
+        self._failure = None
+
+    def _fetch(self, *, keep_on_failure: bool) -> None:
         from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWTError
 
         try:
@@ -371,7 +386,11 @@ class OidcLogin:
             response = httpx.post(endpoint, data=form, timeout=self._timeout_s)
         except httpx.HTTPError as error:
             raise Unauthenticated(f"the issuer cannot be reached: {error}") from error
-        answer = _json_object(response)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        answer = answer if isinstance(answer, dict) else {}
         if response.status_code != 200:
             refusal = answer.get("error_description") or answer.get("error") or response.status_code
             raise Unauthenticated(f"the issuer refused the sign-in: {refusal}")
@@ -379,11 +398,3 @@ class OidcLogin:
         if not isinstance(token, str):
             raise Unauthenticated("the issuer's answer holds no ID token")
         return token
-
-
-def _json_object(response: Any) -> dict[str, Any]:
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

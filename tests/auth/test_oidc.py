@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -209,6 +211,18 @@ def test_an_unreachable_issuer_is_said_so(jwks_from: str) -> None:
         verifier.verify(token)
 
 
+def test_requests_waiting_on_a_failing_issuer_fail_at_once() -> None:
+    with LocalIssuer() as issuer:
+        issuer.jwks_failing = True
+        verifier = TokenVerifier(_settings(issuer))
+        token = issuer.token()
+        for _ in range(3):
+            with pytest.raises(Unauthenticated, match="the issuer cannot be reached"):
+                verifier.verify(token)
+
+        assert issuer.requests["jwks"] == 1
+
+
 def test_known_keys_outlive_a_short_outage_of_the_issuer() -> None:
     with LocalIssuer() as issuer:
         # Lifespan 0: every verify asks the issuer for its keys again.
@@ -217,6 +231,19 @@ def test_known_keys_outlive_a_short_outage_of_the_issuer() -> None:
         token = issuer.token(sub="bea")
 
     assert verifier.verify(token).user == "bea"
+
+
+def test_an_unknown_key_during_an_outage_does_not_lock_out_known_ones() -> None:
+    with LocalIssuer() as issuer:
+        verifier = TokenVerifier(_settings(issuer))
+        verifier.verify(issuer.token())
+        known = issuer.token(sub="bea")
+        stranger = SigningKey.make()
+        unknown = jwt.encode(issuer.claims(), stranger.private, "RS256", {"kid": stranger.kid})
+
+    with pytest.raises(Unauthenticated, match="the issuer cannot be reached"):
+        verifier.verify(unknown)  # the refetch it forces fails
+    assert verifier.verify(known).user == "bea"
 
 
 @pytest.mark.parametrize(
@@ -333,3 +360,9 @@ def test_pkce_challenge_is_the_s256_of_the_verifier(issuer: LocalIssuer) -> None
     digest = hashlib.sha256(start.code_verifier.encode()).digest()
     assert challenge == _b64(digest)
     assert len({start.state, start.code_verifier, start.nonce}) == 3
+
+
+def test_importing_the_module_leaves_pyjwt_and_httpx_unloaded() -> None:
+    code = "import sys, sdgcube.auth.oidc; print(sorted({'jwt', 'httpx'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
