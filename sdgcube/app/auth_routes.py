@@ -10,6 +10,7 @@ HttpOnly cookie: they are bound to the browser that started, as the flow require
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -136,18 +137,18 @@ async def _oidc_login(request: Request, sign_in: SignIn) -> Response:
 
 
 async def _oidc_callback(request: Request, sign_in: SignIn) -> Response:
-    from sdgcube.auth.oidc import LoginStart, OidcLogin
+    from sdgcube.auth.oidc import OidcLogin
 
     try:
         pending = json.loads(base64.urlsafe_b64decode(request.cookies.get(_LOGIN_COOKIE, "")))
         state, code = request.query_params.get("state"), request.query_params.get("code")
         if not isinstance(pending, dict) or not code or state != pending.get("state"):
             raise Unauthenticated("the sign-in was not started here, or has expired: start again")
-        start = LoginStart(url="", state=pending["state"], code_verifier=pending["verifier"],
-                           nonce=pending["nonce"])  # fmt: skip
         login = OidcLogin(sign_in.settings.auth.oidc)
         redirect_uri = f"{sign_in.settings.base_url}/auth/oidc/callback"
-        claims = await run_in_threadpool(login.finish, code, start, redirect_uri)
+        finish = functools.partial(login.finish, code, code_verifier=pending["verifier"],
+                                   nonce=pending["nonce"], redirect_uri=redirect_uri)  # fmt: skip
+        claims = await run_in_threadpool(finish)
     except (ValueError, KeyError):
         return error_response(Unauthenticated("the sign-in was not started here: start again"))
     except SdgcubeError as exc:

@@ -42,10 +42,13 @@ def _response(headers: dict[str, str], status: int, content: Any) -> Response:
 class PygeoapiHost:
     """One pygeoapi ``API`` object for the life of the server, and the routes that reach it."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(
+        self, config: dict[str, Any], extend_openapi: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
         from pygeoapi.api import API
 
         self.api = API(config, {})
+        self._extend_openapi = extend_openapi
         # Only the server URL differs between the two configurations; share one resource table.
         self.api.tpl_config["resources"] = self.api.config["resources"]
         self._lock = threading.Lock()
@@ -77,7 +80,7 @@ class PygeoapiHost:
         with self._lock:
             if self._openapi_stale:
                 document = get_oas(self.api.config, fail_on_invalid_collection=False)
-                self.api.openapi = bundle(document)
+                self.api.openapi = self._extend_openapi(bundle(document))
                 self._openapi_stale = False
 
     async def call(

@@ -54,6 +54,7 @@ from sdgcube.app.jobs_routes import (
     visible_job,
 )
 from sdgcube.app.ogc_config import pygeoapi_config
+from sdgcube.app.openapi_access import add_access
 from sdgcube.app.prefer import PreferMiddleware
 from sdgcube.app.publisher import Publisher
 from sdgcube.app.pygeoapi_host import Endpoint, PygeoapiHost
@@ -106,7 +107,8 @@ def cors_middleware(settings: Settings) -> Middleware:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The server for these settings (from the environment and ``sdgcube.yaml`` when omitted)."""
     services = Services.build(settings or Settings())
-    pygeoapi = PygeoapiHost(pygeoapi_config(services))
+    auth = services.settings.auth
+    pygeoapi = PygeoapiHost(pygeoapi_config(services), lambda document: add_access(document, auth))
     mapproxy = MapProxyHost(services.settings.data_dir / "server")
     publisher = Publisher(
         services, pygeoapi, mapproxy, internal_url=_internal_url(services.settings)

@@ -40,8 +40,10 @@ def test_a_collection_added_after_the_first_html_page_has_one(geojson: Path) -> 
     config = copy.deepcopy(ogc_config._template())
     config["server"]["manager"] = {"name": "Dummy"}  # no jobs here
     config["resources"] = {"first": _collection(geojson)}
-    host = PygeoapiHost(config)
-    client = TestClient(Starlette(routes=host.routes(lambda endpoint: endpoint, lambda endpoint: endpoint)))
+    host = PygeoapiHost(config, lambda document: document)
+    client = TestClient(
+        Starlette(routes=host.routes(lambda endpoint: endpoint, lambda endpoint: endpoint))
+    )
     assert client.get("/collections/first", params={"f": "html"}).status_code == 200
     host.replace({"later": _collection(geojson)})
     page = client.get("/collections/later", params={"f": "html"})

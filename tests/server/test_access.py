@@ -33,6 +33,14 @@ roles:
     read: ["*"]
     execute: ["*"]
     quotas: {concurrent_jobs: 0}
+  frugal:
+    read: ["*"]
+    execute: ["*"]
+    quotas: {job_pixels_per_day: 1}
+  local:
+    read: ["*"]
+    execute: ["*"]
+    quotas: {max_job_area_km2: 0.01}
   analyst:
     read: ["*"]
     execute: ["band-math"]
@@ -76,16 +84,18 @@ def keyed(make_settings: Callable[[str], Settings], tmp_path_factory: pytest.Tem
     env = {**os.environ, "SDGCUBE_DATA_DIR": str(settings.data_dir)}
     subprocess.run([SDGCUBE, "demo-data", "--size", "small", "--seed", "7"], env=env, check=True,
                    capture_output=True, timeout=300)  # fmt: skip
-    with LocalIssuer() as issuer:
+    with LocalIssuer(audience=AUDIENCE, roles_claim="roles") as issuer:
         port = free_port()
         server = Server(url=f"http://127.0.0.1:{port}", port=port, settings=settings, env={
             "SDGCUBE_AUTH__MODE": "keys,oidc", "SDGCUBE_AUTH__POLICY_FILE": str(policy),
             "SDGCUBE_AUTH__OIDC__ISSUER": issuer.url, "SDGCUBE_AUTH__OIDC__AUDIENCE": AUDIENCE,
+            "SDGCUBE_AUTH__OIDC__CLIENT_ID": issuer.client_id,
         })  # fmt: skip
         keyed = Keyed(server, {}, issuer)
         for name, role, groups in [("pia", "public", ()), ("ana", "analyst", ("water",)),
                                    ("ben", "analyst", ()), ("wil", "analyst", ("water",)),
-                                   ("tia", "trainee", ()), ("adm", "admin", ()), ("ratey", "public", ())]:  # fmt: skip
+                                   ("tia", "trainee", ()), ("fru", "frugal", ()), ("loc", "local", ()),
+                                   ("adm", "admin", ()), ("ratey", "public", ())]:  # fmt: skip
             _add_user(keyed, name, role, *groups)
         server.start(workers=2)
         try:
@@ -140,6 +150,9 @@ def test_a_public_key_reads_only_what_the_policy_allows(keyed: Keyed) -> None:
             http.get("/collections/population/position", params={"coords": "POINT(0 0)"}), 403
         )
         _ogc_error(http.get("/tiles/collections/population/tilejson.json"), 403)
+        _ogc_error(http.get("/collections/population/coverage", params={"f": "json"}), 403)
+        _ogc_error(http.get("/collections/admin_units/items", params={"f": "json"}), 403)
+        _ogc_error(http.get("/stac/archive/population"), 403)
         wms = {"SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetMap", "LAYERS": "population"}
         _ogc_error(http.get("/mapproxy/service", params=wms), 403)
         _ogc_error(
@@ -234,6 +247,37 @@ def test_the_concurrent_job_quota_is_429_with_retry_after(keyed: Keyed) -> None:
         assert http.get("/jobs").json()["jobs"] == []
 
 
+@pytest.mark.parametrize(
+    ("user", "limit", "status"),
+    [("fru", "job_pixels_per_day", 429), ("loc", "max_job_area_km2", 403)],
+)
+def test_job_size_quotas_refuse_before_the_job_exists(
+    keyed: Keyed, user: str, limit: str, status: int
+) -> None:
+    with keyed.client(user) as http:
+        response = http.post("/processes/band-math/execution",
+                             json={"inputs": {"expression": NDVI, "datetime": "2020"}},
+                             headers={"Prefer": "respond-async"})  # fmt: skip
+        assert limit in _ogc_error(response, status)["description"]
+        assert http.get("/jobs").json()["jobs"] == []
+
+
+def test_an_analyst_reads_every_family(keyed: Keyed) -> None:
+    with keyed.client("ben") as http:
+        for path in (
+            "/collections/population/position?coords=POINT(0 0)",
+            "/collections/admin_units/items?f=json",
+            "/stac/archive/population",
+            "/collections/population/coverage/domainset?f=json",
+            "/tiles/collections/population/tilejson.json",
+            "/processes/band-math?f=json",
+        ):
+            assert http.get(path).status_code < 500 and http.get(path).status_code not in (
+                401,
+                403,
+            ), path
+
+
 def test_the_rate_limit_is_shared_by_the_web_workers(keyed: Keyed) -> None:
     answers = []
     for _ in range(6):  # a new connection each time: the two workers take turns accepting
@@ -301,6 +345,23 @@ def test_a_browser_session_needs_its_csrf_token_and_ends_on_logout(keyed: Keyed)
         assert browser.cookies.get("sdgcube_session") is None
     with httpx.Client(base_url=keyed.server.url, cookies=login.cookies, timeout=60) as replay:
         _ogc_error(replay.get("/jobs"), 401)
+
+
+def test_a_browser_signs_in_through_the_issuer_with_pkce(keyed: Keyed) -> None:
+    keyed.issuer.next_login = {"sub": "oona", "roles": ["analyst"], "groups": ["water"]}
+    with httpx.Client(base_url=keyed.server.url, timeout=60, follow_redirects=True) as browser:
+        landed = browser.get("/auth/oidc/login", params={"next": "/jobs?f=json"})
+        assert landed.status_code == 200, landed.text
+        assert str(landed.url).endswith("/jobs?f=json") and landed.json()["jobs"] == []
+        session = browser.get("/auth/session").json()
+        assert (session["user"], session["role"], session["groups"]) == (
+            "oona",
+            "analyst",
+            ["water"],
+        )
+    with httpx.Client(base_url=keyed.server.url, timeout=60) as stranger:
+        callback = stranger.get("/auth/oidc/callback", params={"code": "stolen", "state": "x"})
+        _ogc_error(callback, 401)
 
 
 def test_the_audit_log_names_who_did_what(keyed: Keyed, anas_job: dict) -> None:
