@@ -45,7 +45,7 @@ def user(store: AccountStore) -> str:
 def _sql(store: AccountStore, statement: str, **params: object) -> list[sa.Row]:
     with store.engine.begin() as conn:
         result = conn.execute(sa.text(statement), params)
-        return result.all() if result.returns_rows else []
+        return list(result.all()) if result.returns_rows else []
 
 
 # --- users ---------------------------------------------------------------------------------------------
