@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,7 +114,9 @@ class ApiKey:
     name: str
     owner: str
     role: str | None
-    """Overrides the owner's role for requests made with this key (a read-only key for a script)."""
+    """Overrides the owner's role for requests made with this key (a read-only key for a script).
+    The store does not check that it is no more than the owner's: whoever makes keys for others
+    (the CLI, an admin) decides; a self-service route must check it."""
     created: datetime
     expires: datetime | None
     revoked: datetime | None
@@ -204,7 +207,8 @@ class AccountStore:
 
     # --- users ---------------------------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, groups: tuple[str, ...] | list[str] = ()) -> User:
+    def add_user(self, name: str, role: str, groups: Iterable[str] = ()) -> User:
+        """A new user; InvalidRequest if the name is taken or not a valid name."""
         user = User(_check_name(name), _word(role, "role"),
                     tuple(dict.fromkeys(_word(g, "group") for g in groups)), _now())  # fmt: skip
         statement = insert(users_table).values(
