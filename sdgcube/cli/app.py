@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from sdgcube.cli.accounts import audit, keys_app, users_app
 from sdgcube.cli.boundaries import boundaries
 from sdgcube.cli.errors import fail, user_errors
 from sdgcube.cli.listings import datasets_app, products_app
@@ -36,6 +37,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(products_app, name="products")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(models_app, name="models")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -226,6 +229,7 @@ app.command("serve")(serve)
 app.command("run")(run)
 app.command("train")(train)
 app.command("evaluate")(evaluate)
+app.command("audit")(audit)
 
 
 def main() -> None:
