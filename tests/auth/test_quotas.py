@@ -4,8 +4,10 @@ engine, windows on an injected clock, and each job quota tripping at exactly its
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 
 import pytest
@@ -286,3 +288,49 @@ def test_unlimited_quotas_in_the_document_are_null():
     }  # fmt: skip
     assert document["jobs"]["concurrent_jobs"]["remaining"] is None
     assert "server" not in document
+
+
+def test_a_hit_is_one_statement(engines, user):
+    engine = engines()
+    limiter = RateLimiter(engine, clock=Clock(WINDOW_START))
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    limiter.hit(user, "tiles", 5)
+    assert len(statements) == 1
+    assert "DELETE" in statements[0] and "ON CONFLICT" in statements[0]
+
+
+def test_workers_hitting_at_once_never_pass_more_than_the_limit(engines, user):
+    clock = Clock(WINDOW_START + 5)
+    limiters = [RateLimiter(engines(), clock=clock) for _ in range(4)]
+
+    def hit(i: int) -> bool:
+        try:
+            limiters[i % 4].hit(user, "coverages", 10)
+        except QuotaExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        passed = list(pool.map(hit, range(40)))
+    assert sum(passed) == 10
+
+
+def test_two_workers_admitting_at_once_fill_the_last_slot_once(engines, user):
+    """The per-owner lock of JobStore.add: of two submissions racing for the last concurrent slot,
+    one is refused."""
+    stores = [JobStore(engines()) for _ in range(2)]
+    _submit(stores[0], user)
+    barrier = threading.Barrier(2)
+
+    def submit(store: JobStore) -> str:
+        barrier.wait()
+        try:
+            _submit(store, user)
+        except QuotaExceeded as exc:
+            return exc.limit
+        return "admitted"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(submit, stores))
+    assert outcomes == ["admitted", "concurrent_jobs"]
