@@ -88,8 +88,9 @@ class RateLimiter:
     """Fixed-window request counters per (user, route family), shared by every worker on ``engine``.
 
     Rows of past windows are deleted as they are passed: each hit deletes its own key's older row in
-    the same statement (an index range of the primary key), and every ``sweep_every`` hits of this
-    limiter one statement deletes every expired row (callers who did not come back)."""
+    the same statement (an index range of the primary key), so the table holds at most one row per
+    key besides the current ones; every ``sweep_every`` hits of this limiter, `sweep` deletes the
+    rows of callers who did not come back."""
 
     def __init__(
         self,
@@ -120,7 +121,7 @@ class RateLimiter:
         start, now = self._window()
         count = self._count(user, family, start)
         reset = max(1, math.ceil(start + self.window_s - now))
-        self._hits += 1
+        self._hits += 1  # racy across threads, harmlessly: it only paces the sweeps
         if self._hits % self.sweep_every == 0:
             self.sweep()
         if count > limit:
@@ -154,11 +155,23 @@ class RateLimiter:
         with self.engine.begin() as conn:
             return int(conn.execute(upsert).scalar_one())
 
-    def sweep(self) -> int:
-        """Delete every row of a window that has ended; the number deleted."""
+    def sweep(self, batch: int = 10_000) -> int:
+        """Delete up to ``batch`` rows of windows that have ended; the number deleted.
+
+        Rows another worker's sweep or hit has locked are skipped, not waited for: two sweeps
+        locking the same rows in different orders would deadlock, and the next sweep gets them."""
         start, _ = self._window()
+        t = rates_table.c
+        expired = (
+            sa.select(t.user_id, t.family, t.window_start)
+            .where(t.window_start < start)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        statement = rates_table.delete().where(
+            sa.tuple_(t.user_id, t.family, t.window_start).in_(expired)
+        )
         with self.engine.begin() as conn:
-            statement = rates_table.delete().where(rates_table.c.window_start < start)
             return conn.execute(statement).rowcount
 
     def usage(self, user: str) -> dict[str, int]:
