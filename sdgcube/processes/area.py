@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from datacube.model import Dataset
 from pydantic import BaseModel, Field, model_validator
 from pyproj import Geod
 from shapely import clip_by_rect, make_valid, segmentize, unary_union
@@ -14,7 +16,14 @@ from shapely.geometry.base import BaseGeometry
 from sdgcube.datacube.cube import Cube
 from sdgcube.errors import InvalidRequest, LimitExceeded
 
-__all__ = ["AreaInputs", "check_job_area", "check_limit", "geodesic_km2", "job_area_km2"]
+__all__ = [
+    "AreaInputs",
+    "check_job_area",
+    "check_limit",
+    "extent_km2",
+    "geodesic_km2",
+    "job_area_km2",
+]
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -100,10 +109,17 @@ def job_area_km2(area: AreaInputs, cube: Cube, product: str) -> float:
         datasets = cube.datasets(product)
         if not datasets:
             raise InvalidRequest(f"product {product!r} holds no datasets")
-        region = box(*datasets[0].extent.to_crs("EPSG:4326").boundingbox)
-        for ds in datasets[1:]:
-            region = region.union(box(*ds.extent.to_crs("EPSG:4326").boundingbox))
+        return extent_km2(datasets)
     return geodesic_km2(region)
+
+
+def extent_km2(datasets: Sequence[Dataset]) -> float:
+    """Geodesic area of the union of the datasets' WGS 84 bounding boxes."""
+    return geodesic_km2(
+        unary_union(
+            [box(*ds.extent.to_crs("EPSG:4326").boundingbox) for ds in datasets if ds.extent]
+        )
+    )
 
 
 def check_limit(km2: float, limit: float) -> None:

@@ -8,6 +8,7 @@ reduced to one raster, and that raster is registered back into the cube as a res
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -18,7 +19,13 @@ from pydantic import Field
 from sdgcube.datacube.cube import Cube, NativeGrid
 from sdgcube.datacube.query import norm_crs_or_none
 from sdgcube.errors import InvalidRequest, LimitExceeded
-from sdgcube.processes.area import AreaInputs, check_job_area, job_area_km2
+from sdgcube.processes.area import (
+    AreaInputs,
+    check_job_area,
+    extent_km2,
+    geodesic_km2,
+    job_area_km2,
+)
 from sdgcube.processes.base import CubeProcessor, Plan, ProcessInputs, ProcessResult
 from sdgcube.processes.context import JobContext
 from sdgcube.processes.expression import BandExpression, parse_expression
@@ -62,6 +69,18 @@ class BandMathPlan(Plan):
 
     expression: BandExpression
     read: Read
+
+    @cached_property
+    def pixel_values(self) -> int:
+        inputs = self.inputs
+        assert isinstance(inputs, BandMathInputs)
+        return self.read.pixel_values(inputs.shape(), crs=inputs.crs, resolution=inputs.resolution)
+
+    @cached_property
+    def area_km2(self) -> float:
+        assert isinstance(self.inputs, BandMathInputs)
+        region = self.inputs.shape()
+        return geodesic_km2(region) if region is not None else extent_km2(self.read.datasets)
 
 
 def _last_valid(values: np.ndarray) -> np.ndarray:

@@ -41,6 +41,21 @@ class Plan:
     inputs: ProcessInputs
     """The parsed request, as the job table stores it (``model_dump(mode="json")``)."""
 
+    # Every process's plan says what its job costs, so the job quotas can be checked (and the
+    # job row can record it) before the job exists; a plan that cannot say is a defect.
+    @property
+    def pixel_values(self) -> int:
+        """Pixel values the job reads: pixels × time slices of each read, summed over the reads
+        (bands not counted), on the grid each is loaded on; what ``job_pixels_per_day`` counts."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not say how many pixel values it reads"
+        )
+
+    @property
+    def area_km2(self) -> float:
+        """The area the job covers, km² on the ellipsoid; what ``max_job_area_km2`` bounds."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what area it covers")
+
 
 @dataclass(frozen=True)
 class ProcessResult:

@@ -13,6 +13,7 @@ over the area too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 from odc.geo.crs import CRS
@@ -53,6 +54,17 @@ class SegmentationPlan(ix.IndicatorPlan[BuildingSegmentationInputs]):
     area: Area
     """The block of the product's grid that covers the region."""
     window: WindowGrid
+
+    @cached_property
+    def pixel_values(self) -> int:
+        """The image under every window over the area (they reach past it), and the labels of
+        the area itself, each times its time slices (the latest valid pixel wins: all are read)."""
+        windows = list(self.window.windows(self.area))
+        rows = max(w.row for w in windows) + self.window.size - min(w.row for w in windows)
+        cols = max(w.col for w in windows) + self.window.size - min(w.col for w in windows)
+        image = rows * cols * self.reads["image"].time_slices
+        labels = self.reads.get("labels")
+        return image + (self.area.rows * self.area.cols * labels.time_slices if labels else 0)
 
 
 def to_crs(geometry: BaseGeometry, crs: CRS) -> BaseGeometry:

@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,6 +29,7 @@ import xarray as xr
 
 from sdgcube.datacube.cube import Cube
 from sdgcube.datacube.xr_indicators import UnitRaster, within_units
+from sdgcube.processes.area import geodesic_km2
 from sdgcube.processes.base import CubeProcessor, Plan, ProcessInputs, ProcessResult
 from sdgcube.processes.blockwise import TiledRaster
 from sdgcube.processes.context import JobContext
@@ -82,6 +83,16 @@ class IndicatorPlan[InputsT: IndicatorInputs](Plan):
     inputs: InputsT
     region: Region
     reads: Mapping[str, Read]
+
+    @cached_property
+    def pixel_values(self) -> int:
+        """Every read over the region on its own native grid: what is read from disk, also where
+        the job resamples a read onto another one's grid."""
+        return sum(read.pixel_values(self.region.geometry) for read in self.reads.values())
+
+    @cached_property
+    def area_km2(self) -> float:
+        return geodesic_km2(self.region.geometry)
 
     @property
     def n_units(self) -> int:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import xarray as xr
+from datacube.api.core import output_geobox
 from datacube.model import Dataset
+from odc.geo import resxy_, xy_
 from odc.geo.geobox import GeoBox
 from odc.geo.geom import Geometry
 from pydantic import Field
@@ -21,8 +23,8 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from sdgcube.datacube.bands import ProductBands
-from sdgcube.datacube.cube import Cube
-from sdgcube.datacube.query import norm_time
+from sdgcube.datacube.cube import Cube, NativeGrid
+from sdgcube.datacube.query import norm_crs_or_none, norm_time
 from sdgcube.errors import InvalidRequest, NoData, UnknownProduct
 from sdgcube.processes.periods import Period
 
@@ -32,6 +34,7 @@ __all__ = [
     "area_input_name",
     "band_name",
     "datasets_of",
+    "grid_over",
     "mask_clouds_input",
     "norm_mask_clouds",
     "product_bands",
@@ -89,6 +92,20 @@ class Read:
         """The years that have data, ascending."""
         return tuple(sorted({_year(ds) for ds in self.datasets}))
 
+    @property
+    def time_slices(self) -> int:
+        """The time slices a load of every dataset gives (datasets of one time stack into one)."""
+        return len({ds.center_time for ds in self.datasets})
+
+    def pixel_values(
+        self, area: BaseGeometry | None, *, crs: str | None = None, resolution: float | None = None
+    ) -> int:
+        """Pixels × time slices that ``load`` over ``area`` (WGS 84; None: the datasets' extent)
+        gives: the grid is the one ODC builds for that load, so the count is exact, not a guess.
+        Bands are not counted (the quotas count pixel values per time slice)."""
+        grid = grid_over(self.datasets, area, crs=crs, resolution=resolution)
+        return grid.width * grid.height * self.time_slices
+
     def in_years(self, years: Collection[int]) -> tuple[Dataset, ...]:
         return tuple(ds for ds in self.datasets if _year(ds) in years)
 
@@ -117,6 +134,26 @@ class Read:
     def physical(self, data: xr.Dataset) -> dict[str, xr.DataArray]:
         """float32 bands in physical units (scale and offset applied), keyed by input name."""
         return {key: self.catalog[name].physical(data[name]) for key, name in self.bands.items()}
+
+
+def grid_over(
+    datasets: Sequence[Dataset],
+    area: BaseGeometry | None,
+    *,
+    crs: str | None = None,
+    resolution: float | None = None,
+) -> GeoBox:
+    """The grid ``Cube.load`` reads ``datasets`` on over ``area`` (WGS 84; None: their extent):
+    their native grid, or ``crs``/``resolution``, built by ODC's own ``output_geobox``."""
+    native = NativeGrid.of(datasets)
+    out_crs = norm_crs_or_none(crs) or native.crs
+    res = (resolution, resolution) if resolution is not None else (native.res_x, native.res_y)
+    aligned = out_crs == native.crs and res == (native.res_x, native.res_y)
+    return output_geobox(
+        output_crs=str(out_crs), resolution=resxy_(res[0], -res[1]),
+        align=xy_(native.align_x, native.align_y) if aligned else None, datasets=datasets,
+        geopolygon=Geometry(mapping(area), "EPSG:4326") if area is not None else None,
+    )  # fmt: skip
 
 
 def _year(dataset: Dataset) -> int:
