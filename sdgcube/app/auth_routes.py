@@ -163,7 +163,8 @@ async def _oidc_callback(request: Request, sign_in: SignIn) -> Response:
 def auth_routes(sign_in: SignIn) -> list[Route]:
     def bound(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
-            return await handler(request, sign_in)  # type: ignore[no-any-return]
+            response: Response = await handler(request, sign_in)
+            return response
 
         return endpoint
 
@@ -181,18 +182,19 @@ def auth_routes(sign_in: SignIn) -> list[Route]:
 def limits_route(settings: Settings, gate: Gate | None) -> Route:
     """``/limits``: the caller's identity, quotas and rate limits with what is used of each."""
     from sdgcube.app.access import counter_key
-    from sdgcube.auth.quotas import job_usage, limits_document
+    from sdgcube.auth.quotas import JobUsage, job_usage, limits_document
 
     async def limits(request: Request) -> Response:
         caller = caller_of(request)
         if gate is None:
-            return JSONResponse(limits_document(caller.identity, caller.quotas, {},
-                                                None, FAMILIES, settings.limits))  # fmt: skip
+            document = limits_document(caller.identity, caller.quotas, {}, JobUsage(0, 0), FAMILIES,
+                                       server_limits=settings.limits)  # fmt: skip
+            return JSONResponse(document)
         client = request.client.host if request.client else ""
         rates = await run_in_threadpool(gate.limiter.usage, counter_key(caller.identity, client))
         jobs = await run_in_threadpool(job_usage, gate.jobs.engine, caller.identity.user)
         document = limits_document(
-            caller.identity, caller.quotas, rates, jobs, FAMILIES, settings.limits
+            caller.identity, caller.quotas, rates, jobs, FAMILIES, server_limits=settings.limits
         )
         return JSONResponse(document)
 

@@ -26,7 +26,8 @@ __all__ = ["caller_of", "dismiss_job", "job_status_info", "jobs_list", "share_jo
 
 def caller_of(request: Request) -> Caller:
     """Who is asking (set by `AccessMiddleware`; everybody, unrestricted, with authentication off)."""
-    return getattr(request.state, "caller", OPEN_CALLER)  # type: ignore[no-any-return]
+    caller: Caller = getattr(request.state, "caller", OPEN_CALLER)
+    return caller
 
 
 def visible_job(store: JobStore, job_id: str, caller: Caller) -> JobRecord:

@@ -320,6 +320,16 @@ class AccountStore:
             key = replace(key, last_used=now) if self._touch(key_id, now) else key
         return user, key
 
+    def check_active(self, key_id: str) -> None:
+        """Unauthenticated unless the key is still good (a session opened with it ends with it)."""
+        query = sa.select(_k.revoked, _k.expires).where(_k.id == key_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.revoked is not None:
+            raise Unauthenticated("the API key that opened this session was revoked: sign in again")
+        if row.expires is not None and row.expires <= _now():
+            raise Unauthenticated("the API key that opened this session expired: sign in again")
+
     def _touch(self, key_id: str, now: datetime) -> bool:
         """Write ``last_used``; of workers racing on one key, one writes (the row lock re-checks)."""
         stale = sa.or_(_k.last_used.is_(None), _k.last_used <= now - LAST_USED_EVERY)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sdgcube.auth.accounts import key_identity
 from sdgcube.auth.identity import ANONYMOUS_USER, Identity
 from sdgcube.auth.policy import Policy
 from sdgcube.auth.sessions import SessionStore, check_csrf
@@ -77,8 +78,7 @@ class Authenticator:
     def _key(self, token: str) -> Identity:
         if self.accounts is None:
             raise Unauthenticated("this server does not take API keys: use a bearer token")
-        user, key = self.accounts.verify(token)
-        return Identity(user.name, key.role or user.role, user.groups, "key", key.id)
+        return key_identity(*self.accounts.verify(token))
 
     def _token(self, token: str) -> Identity:
         if self.tokens is None:
