@@ -22,10 +22,13 @@ def ogc_exception(status: int, code: str, description: str) -> JSONResponse:
 def error_response(exc: Exception) -> JSONResponse:
     """The error's status and exception document, with the headers its status promises."""
     found = ogc_error(exc)
-    response = ogc_exception(found.status, found.code, str(exc))
     if isinstance(exc, QuotaExceeded):
+        document = {**exception_document(found.code, str(exc)), "limit": exc.limit}
+        response = JSONResponse(document, status_code=found.status)
         response.headers["Retry-After"] = str(exc.retry_after_s)
-    elif isinstance(exc, Unauthenticated):
+        return response
+    response = ogc_exception(found.status, found.code, str(exc))
+    if isinstance(exc, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="sdgcube"'
     return response
 

@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *_account_routes(services, gate),
-            *_routes(services, publisher, pygeoapi, mapproxy),
+            *_routes(services, publisher, pygeoapi, mapproxy, gate),
         ],
         middleware=[
             cors_middleware(services.settings),
@@ -245,7 +245,7 @@ def _routes(
         import pygeoapi.api as core
 
         response = await pygeoapi.call(request, core.landing_page)
-        if response.media_type != "application/json":
+        if not is_json(response):
             return response
         document = json.loads(bytes(response.body))
         document.setdefault("links", []).append({"href": f"{base_url}/limits", "rel": "service-meta",
@@ -253,6 +253,7 @@ def _routes(
                                                  "title": "Your limits and usage"})  # fmt: skip
         return rewritten(response, document)
 
+    execute = pygeoapi.endpoint(processes.execute_process, "process_id")
     coverage_html = pygeoapi.endpoint(
         coverages.get_collection_coverage, "collection_id", validate=False
     )
@@ -274,28 +275,45 @@ def _routes(
                                         limit=services.settings.limits.concurrent_renders,
                                         renders=RENDER_ROUTES)),
         Mount("/mapproxy", LatestMaps(mapproxy, publisher)),
-        *pygeoapi.routes(published, lambda endpoint: ReadableOnly(endpoint, gate)),
+        Route("/processes/{process_id}/execution", with_refusal(execute), methods=["POST"]),
+        *pygeoapi.routes(published, lambda endpoint: readable_only(endpoint, gate)),
     ]  # fmt: skip
 
 
-class ReadableOnly:
+def readable_only(endpoint: Endpoint, gate: Gate | None) -> Endpoint:
     """The collection list without the collections the caller may not read (JSON; pygeoapi's HTML
     page lists names only, and every route behind a name is held to the policy)."""
 
-    def __init__(self, endpoint: Endpoint, gate: Gate | None) -> None:
-        self.endpoint = endpoint
-        self.gate = gate
-
-    async def __call__(self, request: Request) -> Response:
-        response = await self.endpoint(request)
+    async def listed(request: Request) -> Response:
+        response = await endpoint(request)
         caller = caller_of(request)
-        if self.gate is None or caller.admin or response.media_type != "application/json":
+        if gate is None or caller.admin or response.status_code != 200 or not is_json(response):
             return response
         document = json.loads(bytes(response.body))
+        if not isinstance(document.get("collections"), list):
+            return response
         names = [c.get("id", "") for c in document.get("collections", [])]
-        readable = await run_in_threadpool(self.gate.readable, caller, names)
+        readable = await run_in_threadpool(gate.readable, caller, names)
         document["collections"] = [c for c in document["collections"] if c.get("id") in readable]
         return rewritten(response, document)
+
+    return listed
+
+
+def with_refusal(endpoint: Endpoint) -> Endpoint:
+    """An execution the job manager refused for a quota answers as the quota says (429 with its
+    Retry-After): pygeoapi, between the two, knows only a status and a message."""
+
+    async def execute(request: Request) -> Response:
+        response = await endpoint(request)
+        refusal = caller_of(request).refusal
+        return error_response(refusal) if refusal is not None else response
+
+    return execute
+
+
+def is_json(response: Response) -> bool:
+    return response.headers.get("content-type", "").split(";")[0].strip() == "application/json"
 
 
 def rewritten(response: Response, document: Any) -> Response:
