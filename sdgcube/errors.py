@@ -22,9 +22,13 @@ __all__ = [
     "QuotaExceeded",
     "SdgcubeError",
     "Unauthenticated",
+    "Unknown",
     "UnknownCollection",
+    "UnknownDataset",
     "UnknownJob",
+    "UnknownKey",
     "UnknownProduct",
+    "UnknownUser",
     "UnsupportedMediaType",
 ]
 
@@ -45,37 +49,53 @@ class ClusterUnavailable(SdgcubeError, RuntimeError):
     """The Dask scheduler that runs jobs cannot be reached."""
 
 
-class UnknownProduct(SdgcubeError, KeyError):
-    """A product name that the index does not hold."""
+class Unknown(SdgcubeError, KeyError):
+    """A name or id that no store of sdgcube holds; subclasses say what kind of thing."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"unknown product {self.name!r}"
-
-
-class UnknownCollection(SdgcubeError, KeyError):
-    """A vector layer (feature collection) name that the index does not hold."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"unknown collection {self.name!r}"
-
-
-class UnknownDataset(SdgcubeError, KeyError):
-    """A dataset id that the index does not hold."""
+    kind = "thing"
 
     def __init__(self, identifier: str) -> None:
         super().__init__(identifier)
         self.identifier = identifier
 
     def __str__(self) -> str:
-        return f"unknown dataset {self.identifier!r}"
+        return f"unknown {self.kind} {self.identifier!r}"
+
+
+class UnknownProduct(Unknown):
+    """A product name that the index does not hold."""
+
+    kind = "product"
+
+
+class UnknownCollection(Unknown):
+    """A vector layer (feature collection) name that the index does not hold."""
+
+    kind = "collection"
+
+
+class UnknownDataset(Unknown):
+    """A dataset id that the index does not hold."""
+
+    kind = "dataset"
+
+
+class UnknownJob(Unknown):
+    """A job identifier that the job table does not hold."""
+
+    kind = "job"
+
+
+class UnknownUser(Unknown):
+    """A user name that the account table does not hold."""
+
+    kind = "user"
+
+
+class UnknownKey(Unknown):
+    """An API key id that the key table does not hold."""
+
+    kind = "API key"
 
 
 class InvalidRequest(SdgcubeError, ValueError):
@@ -96,17 +116,6 @@ class LimitExceeded(InvalidRequest):
 
 class InvalidModel(InvalidRequest):
     """A segmentation model that is unknown, unreadable, or does not fit its card or the data."""
-
-
-class UnknownJob(SdgcubeError, KeyError):
-    """A job identifier that the job table does not hold."""
-
-    def __init__(self, identifier: str) -> None:
-        super().__init__(identifier)
-        self.identifier = identifier
-
-    def __str__(self) -> str:
-        return f"unknown job {self.identifier!r}"
 
 
 class JobCancelled(SdgcubeError):

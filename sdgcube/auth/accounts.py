@@ -23,15 +23,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from sdgcube.auth.identity import ANONYMOUS_USER, Identity
 from sdgcube.datacube.tables import SCHEMA, create_tables
-from sdgcube.errors import InvalidRequest, Unauthenticated
+from sdgcube.errors import InvalidRequest, Unauthenticated, UnknownKey, UnknownUser
 
 __all__ = [
     "TOKEN_PREFIX",
     "AccountStore",
     "ApiKey",
     "NewKey",
-    "UnknownKey",
-    "UnknownUser",
     "User",
     "api_keys_table",
     "key_identity",
@@ -78,24 +76,6 @@ api_keys_table = sa.Table(
     sa.Column("last_used", sa.DateTime(timezone=True)),
 )
 _KEY_COLUMNS = [c for c in api_keys_table.c if c.name != "secret_hash"]
-
-
-class UnknownUser(InvalidRequest, KeyError):
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"unknown user {self.name!r}"
-
-
-class UnknownKey(InvalidRequest, KeyError):
-    def __init__(self, key_id: str) -> None:
-        super().__init__(key_id)
-        self.key_id = key_id
-
-    def __str__(self) -> str:
-        return f"unknown API key {self.key_id!r}"
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,7 @@ def list_keys(
     data_dir: DataDir = None,
 ) -> None:
     """Keys with their owner, role, expiry, last use and state; never a secret."""
-    from sdgcube.auth.accounts import UnknownUser
+    from sdgcube.errors import UnknownUser
 
     with user_errors(), _accounts(settings_for(data_dir)) as accounts:
         if user is not None and accounts.store.user(user) is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -13,20 +12,9 @@ import sqlalchemy as sa
 from sdgcube.auth.accounts import (
     LAST_USED_EVERY,
     AccountStore,
-    UnknownKey,
-    UnknownUser,
     key_identity,
 )
-from sdgcube.datacube.database import resolve_index
-from sdgcube.errors import InvalidRequest, Unauthenticated
-from sdgcube.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def engine(bare_settings: Settings) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(resolve_index(bare_settings).url)
-    yield engine
-    engine.dispose()
+from sdgcube.errors import InvalidRequest, Unauthenticated, UnknownKey, UnknownUser
 
 
 @pytest.fixture(scope="module")

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from sdgcube.auth.audit import AuditEvent, AuditLog
-from sdgcube.datacube.database import resolve_index
 from sdgcube.errors import InvalidRequest
-from sdgcube.settings import Settings
 
 TOKEN = "sdgk_0123456789ab_" + "S3cr3t-" * 6
-
-
-@pytest.fixture(scope="module")
-def engine(bare_settings: Settings) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(resolve_index(bare_settings).url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
