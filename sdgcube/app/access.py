@@ -106,6 +106,8 @@ class Gate:
         if target.family in OPEN_FAMILIES or caller.admin:
             return
         role = caller.role
+        if target.family == "admin":
+            _refuse(caller, "only an admin may read the audit log")
         if not (role.read or role.execute):
             _refuse(caller, f"the {role.name} role may not use {target.family}")
         for name in target.collections:

@@ -33,7 +33,7 @@ from sdgcube.settings import Settings
 if TYPE_CHECKING:
     from sdgcube.app.access import Gate
 
-__all__ = ["SignIn", "auth_routes", "limits_route"]
+__all__ = ["SignIn", "audit_route", "auth_routes", "limits_route"]
 
 _LOGIN_COOKIE = "sdgcube_oidc_login"
 _LOGIN_MAX_AGE_S = 600
@@ -199,3 +199,24 @@ def limits_route(settings: Settings, gate: Gate | None) -> Route:
         return JSONResponse(document)
 
     return Route("/limits", limits)
+
+
+def audit_route(audit: AuditLog) -> Route:
+    """``/audit?limit=&user=&action=``: the audit log, newest first (admins only: `Gate`)."""
+
+    async def events(request: Request) -> Response:
+        params = request.query_params
+        try:
+            limit = int(params.get("limit", "100"))
+            found = await run_in_threadpool(functools.partial(
+                audit.read, limit=limit, user=params.get("user"), action=params.get("action")))  # fmt: skip
+        except ValueError:
+            return error_response(InvalidRequest("limit must be a whole number"))
+        except SdgcubeError as exc:
+            return error_response(exc)
+        return JSONResponse({"events": [
+            {"at": e.at.isoformat() if e.at else None, "action": e.action, "user": e.user,
+             "key_id": e.key_id, "target": e.target, "outcome": e.outcome, "detail": e.detail}
+            for e in found]})  # fmt: skip
+
+    return Route("/audit", events)

@@ -34,6 +34,12 @@ def _paths() -> dict[str, Any]:
         "/limits": {"get": {"summary": "The caller's identity, quotas and rate limits, with their usage",
                             "operationId": "getLimits", "tags": ["access"],
                             "responses": {"200": _json("limits and usage"), "default": _EXCEPTION}}},
+        "/audit": {"get": {"summary": "The audit log, newest first (admins)", "operationId": "getAudit",
+                           "tags": ["access"], "parameters": [
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
+                               {"name": "user", "in": "query", "schema": {"type": "string"}},
+                               {"name": "action", "in": "query", "schema": {"type": "string"}}],
+                           "responses": {"200": _json("audit events"), "default": _EXCEPTION}}},
         "/auth/session": {"get": {"summary": "Who the session cookie signs in, and its CSRF token",
                                   "operationId": "getSession", "tags": ["access"],
                                   "responses": {"200": _json("the session"), "default": _EXCEPTION}}},

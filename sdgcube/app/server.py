@@ -35,7 +35,7 @@ from starlette.types import Receive, Scope, Send
 
 from sdgcube.app.access import AccessMiddleware, Gate, build_gate
 from sdgcube.app.admission import RenderAdmission
-from sdgcube.app.auth_routes import SignIn, auth_routes, limits_route
+from sdgcube.app.auth_routes import SignIn, audit_route, auth_routes, limits_route
 from sdgcube.app.coverage_routes import (
     checked_query,
     coverage_description,
@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def _account_routes(services: Services, gate: Gate | None) -> list[BaseRoute]:
     """``/limits``, and signing in and out when there are accounts."""
-    routes: list[BaseRoute] = [limits_route(services.settings, gate)]
+    routes: list[BaseRoute] = [limits_route(services.settings, gate), audit_route(services.audit)]
     if gate is not None:
         sign_in = SignIn(services.settings, gate.authenticator, services.sessions, services.audit)
         routes += auth_routes(sign_in)

@@ -75,4 +75,6 @@ def classify(path: str, query: str = "") -> Target:
         return Target("processes")
     if path.startswith("/jobs"):
         return Target("jobs")
+    if path == "/audit":
+        return Target("admin")
     return Target("collections")

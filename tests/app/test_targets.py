@@ -40,6 +40,7 @@ from sdgcube.app.targets import Target, classify
         ("/processes/band-math/execution", "", Target("execution", process="band-math")),
         ("/jobs", "", Target("jobs")),
         ("/jobs/abc/results", "", Target("jobs")),
+        ("/audit", "limit=5", Target("admin")),
     ],
 )
 def test_classify(path: str, query: str, expected: Target) -> None:

@@ -384,6 +384,10 @@ def test_the_audit_log_names_who_did_what(keyed: Keyed, anas_job: dict) -> None:
     ) in actions
     assert any(e["action"] == "request.denied" for e in events)
     assert not any(token in result.stdout for token in keyed.keys.values())
+    with keyed.client("adm") as admin, keyed.client("ana") as ana:
+        served = admin.get("/audit", params={"action": "job.submit", "limit": 50}).json()["events"]
+        assert served and {e["action"] for e in served} == {"job.submit"}
+        _ogc_error(ana.get("/audit"), 403)
 
 
 def test_a_bad_policy_file_stops_serve_with_one_line(keyed: Keyed, tmp_path: Path) -> None:
