@@ -58,6 +58,7 @@ from sdgcube.app.openapi_access import add_access
 from sdgcube.app.prefer import PreferMiddleware
 from sdgcube.app.publisher import Publisher
 from sdgcube.app.pygeoapi_host import Endpoint, PygeoapiHost
+from sdgcube.app.webapp import webapp_routes
 from sdgcube.errors import UnknownJob
 from sdgcube.processes.executor import fail_orphans
 from sdgcube.processes.services import Services
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *_account_routes(services, gate),
+            *webapp_routes(services.cube),
             *_routes(services, publisher, pygeoapi, mapproxy, gate),
         ],
         middleware=[
@@ -251,6 +253,8 @@ def _routes(
         document.setdefault("links", []).append({"href": f"{base_url}/limits", "rel": "service-meta",
                                                  "type": "application/json",
                                                  "title": "Your limits and usage"})  # fmt: skip
+        document["links"].append({"href": f"{base_url}/app/", "rel": "alternate", "type": "text/html",
+                                  "title": "Web app"})  # fmt: skip
         return rewritten(response, document)
 
     execute = pygeoapi.endpoint(processes.execute_process, "process_id")

@@ -22,7 +22,7 @@ _WMTS_LAYER = re.compile(r"^/mapproxy/(?:wmts|tiles)/(?:1\.0\.0/)?([^/]+)/")
 _STAC_ITEM = re.compile(r"^/stac/archive/([^/]+)")
 _EXECUTION = re.compile(r"^/processes/([^/]+)/execution$")
 _MAP_LAYER_PARAMS = ("layers", "layer", "query_layers")
-_META = re.compile(r"^/(?:|openapi|conformance|limits|favicon\.ico|static/.*|auth/.*)$")
+_META = re.compile(r"^/(?:|openapi|conformance|limits|favicon\.ico|static/.*|auth/.*|app|app/.*)$")
 
 
 @dataclass(frozen=True)
