@@ -200,12 +200,20 @@ def test_band_math_through_its_form_adds_its_layer(
     page.click("#tabs button[data-panel=processes]")
     page.select_option("#process-select", "band-math")
     page.wait_for_selector("#in-expression")
-    assert page.locator("#in-reducer option").all_text_contents()[:2] == ["mean", "median"]
+    assert page.locator("#in-reducer option").all_text_contents() == [
+        "mean",
+        "median",
+        "min",
+        "max",
+        "last",
+    ]
+    assert page.input_value("#in-reducer") == "mean"
     assert page.input_value("#in-product") == "sr_annual"  # the description's default
     page.fill("#in-expression", NDVI)
     page.fill("#in-datetime", "2020")
     page.click("#process-form button[type=submit]")
-    page.wait_for_selector("#process-status progress", timeout=READY_MS)
+    page.wait_for_selector("#process-status progress, #process-status .error", timeout=READY_MS)
+    assert page.locator("#process-status .error").count() == 0, page.inner_text("#process-status")
     done = page.locator("#process-status .job-text")
     done.filter(has_text="added to the map").wait_for(timeout=180_000)
     job_id = page.get_attribute("#process-status progress", "data-job")

@@ -174,7 +174,7 @@ async function start() {
     showPanel("chart");
     showSeries(app, app.point).then(saveState);
   });
-  setupProcesses(app, { enable, reloadCatalog });
+  await setupProcesses(app, { enable, reloadCatalog });
   await renderList();
   if (state.compare) await app.compare.open(state.compare);
   restoring = false;

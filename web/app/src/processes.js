@@ -12,7 +12,7 @@ function field(name, input) {
   const id = `in-${name}`;
   let control;
   if (schema.enum) {
-    control = el("select", { id, name }, ...(required ? [] : [el("option", { value: "" }, "(default)")]), ...schema.enum.map((v) => el("option", { value: v, selected: v === schema.default }, String(v))));
+    control = el("select", { id, name }, ...(required || schema.default != null ? [] : [el("option", { value: "" }, "(default)")]), ...schema.enum.map((v) => el("option", { value: v, selected: v === schema.default }, String(v))));
   } else if (schema.type === "boolean") {
     control = el("select", { id, name }, el("option", { value: "" }, "(default)"), el("option", { value: "true" }, "true"), el("option", { value: "false" }, "false"));
   } else if (schema.type === "number" || schema.type === "integer") {
@@ -71,9 +71,13 @@ async function follow(jobId, view, tools) {
   }
 }
 
+let shown = 0;
+
 async function showForm(app, id, tools) {
   const form = document.getElementById("process-form");
+  const token = ++shown;
   const description = await getJson(`/processes/${encodeURIComponent(id)}`);
+  if (token !== shown) return; // another process was picked meanwhile
   const fields = Object.entries(description.inputs || {}).map(([name, input]) => field(name, input));
   const bboxButton = el("button", { type: "button" }, "Use map view as bbox");
   bboxButton.addEventListener("click", () => {
