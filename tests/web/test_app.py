@@ -192,6 +192,31 @@ def test_click_charts_the_pixels_series(
 
 @pytest.mark.slow
 @needs_build
+def test_drawn_area_charts_the_area_series(
+    server: Server, http: httpx.Client, browser: Browsing
+) -> None:
+    open_app(browser, server, "#layers=population&panel=chart")
+    page = browser.page
+    page.click("#draw-area")
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    for fx, fy in [(0.4, 0.4), (0.6, 0.4), (0.6, 0.6), (0.4, 0.6)]:
+        page.locator("#map").click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+    page.click("#finish-area")
+    page.wait_for_selector("table.series-table[data-query=area]", timeout=READY_MS)
+    ring = page.evaluate("window.sdgcubeApp.area")
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    polygon = "POLYGON((" + ",".join(f"{x} {y}" for x, y in ring) + "))"
+    edr = http.get("/collections/population/area", params={"coords": polygon, "f": "json"}).json()
+    expected = edr["ranges"]["population"]["values"]
+    shown = page.locator("table.series-table td.value").all_text_contents()
+    assert [float(v) for v in shown] == pytest.approx(expected) and len(expected) > 1
+    assert "area=" in page.evaluate("location.hash")
+    browser.screenshot("app-area")
+
+
+@pytest.mark.slow
+@needs_build
 def test_band_math_through_its_form_adds_its_layer(
     server: Server, http: httpx.Client, browser: Browsing
 ) -> None:

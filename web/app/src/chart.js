@@ -45,24 +45,30 @@ function topRaster(app) {
   return rasters.at(-1)?.id || null;
 }
 
-export async function showSeries(app, [lng, lat]) {
+/** The series at a point ([lng, lat]) or over an area (a closed ring of [lng, lat]). */
+export async function showSeries(app, where) {
   const box = document.getElementById("chart");
+  const ring = Array.isArray(where[0]) ? where : null;
+  const [lng, lat] = ring ? ring[0] : where;
+  const query = ring ? "area" : "position";
+  const coords = ring ? `POLYGON((${ring.map(([x, y]) => `${x} ${y}`).join(",")}))` : `POINT(${lng} ${lat})`;
+  const place = ring ? `an area of ${ring.length - 1} corners` : `${lng.toFixed(5)}, ${lat.toFixed(5)}`;
   const id = topRaster(app);
   if (!id) {
     box.replaceChildren(el("p", { class: "hint" }, "Turn on a raster layer first."));
     return;
   }
-  box.replaceChildren(el("p", { class: "hint" }, `Reading ${id} at ${lng.toFixed(5)}, ${lat.toFixed(5)}…`));
+  box.replaceChildren(el("p", { class: "hint" }, `Reading ${id} at ${place}…`));
   let coverage;
   try {
-    coverage = await getJson(`/collections/${encodeURIComponent(id)}/position`, { coords: `POINT(${lng} ${lat})` });
+    coverage = await getJson(`/collections/${encodeURIComponent(id)}/${query}`, { coords });
   } catch (error) {
     box.replaceChildren(el("p", { class: "error" }, `${id}: ${error.message}`));
     return;
   }
   const times = coverage.domain.axes.t?.values || [];
   const names = Object.keys(coverage.ranges);
-  const parts = [el("h3", {}, `${id} at ${lng.toFixed(5)}, ${lat.toFixed(5)}`)];
+  const parts = [el("h3", {}, `${id} at ${place}`)];
   for (const name of names) {
     const values = coverage.ranges[name].values;
     const unit = coverage.parameters?.[name]?.unit?.symbol;
@@ -70,8 +76,8 @@ export async function showSeries(app, [lng, lat]) {
     if (times.length) parts.push(lineChart(times, values, { label: name }));
   }
   const rows = times.map((t, i) => el("tr", {}, el("td", {}, t.slice(0, 10)), ...names.map((n) => el("td", { class: "value" }, String(coverage.ranges[n].values[i] ?? "")))));
-  parts.push(el("table", { class: "series-table", "data-collection": id }, el("tr", {}, el("th", {}, "time"), ...names.map((n) => el("th", {}, n))), ...rows));
+  parts.push(el("table", { class: "series-table", "data-collection": id, "data-query": query }, el("tr", {}, el("th", {}, "time"), ...names.map((n) => el("th", {}, n))), ...rows));
   const blob = new Blob([csv(times, names, coverage.ranges)], { type: "text/csv" });
-  parts.push(el("a", { href: URL.createObjectURL(blob), download: `${id}_${lng.toFixed(5)}_${lat.toFixed(5)}.csv`, class: "csv" }, "Download CSV"));
+  parts.push(el("a", { href: URL.createObjectURL(blob), download: `${id}_${query}_${lng.toFixed(5)}_${lat.toFixed(5)}.csv`, class: "csv" }, "Download CSV"));
   box.replaceChildren(...parts);
 }

@@ -9,6 +9,7 @@ import { decode, encode } from "./state.js";
 import { Compare } from "./compare.js";
 import { showSeries } from "./chart.js";
 import { setupProcesses } from "./processes.js";
+import { AreaDrawing } from "./draw.js";
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -17,6 +18,7 @@ const app = {
   active: [], // [{id, time, opacity}] bottom to top
   panel: "layers",
   point: null,
+  area: null,
 };
 window.sdgcubeApp = app; // tests and the console read the state from here
 
@@ -42,6 +44,9 @@ function addBase(map) {
 
 const entry = (id) => app.catalog.find((c) => c.id === id);
 
+/** New layers go below a drawn area, which stays on top. */
+const under = (map) => (map.getLayer("draw-fill") ? "draw-fill" : undefined);
+
 /** Put an active layer on a map (raster tiles at its time, or the features as outlines). */
 export function addLayer(map, layer) {
   const found = entry(layer.id);
@@ -49,10 +54,10 @@ export function addLayer(map, layer) {
   if (!found || map.getLayer(id)) return;
   if (found.kind === "vector") {
     map.addSource(id, { type: "geojson", data: featuresUrl(layer.id) });
-    map.addLayer({ id, type: "line", source: id, paint: { "line-color": "#222", "line-width": 1.5, "line-opacity": layer.opacity } });
+    map.addLayer({ id, type: "line", source: id, paint: { "line-color": "#222", "line-width": 1.5, "line-opacity": layer.opacity } }, under(map));
   } else {
     map.addSource(id, { type: "raster", tiles: [tileTemplate(layer.id, layer.time)], tileSize: 256 });
-    map.addLayer({ id, type: "raster", source: id, paint: { "raster-opacity": layer.opacity } });
+    map.addLayer({ id, type: "raster", source: id, paint: { "raster-opacity": layer.opacity } }, under(map));
   }
 }
 
@@ -146,7 +151,7 @@ function showPanel(name) {
 let restoring = true;
 export function saveState() {
   if (restoring || !app.map) return;
-  const state = { center: app.map.getCenter().toArray(), zoom: app.map.getZoom(), layers: app.active, panel: app.panel, point: app.point, compare: app.compare?.state() };
+  const state = { center: app.map.getCenter().toArray(), zoom: app.map.getZoom(), layers: app.active, panel: app.panel, point: app.point, area: app.area, compare: app.compare?.state() };
   history.replaceState(null, "", encode(state));
 }
 
@@ -169,19 +174,26 @@ async function start() {
   document.getElementById("search").addEventListener("input", renderList);
   for (const button of document.querySelectorAll("#tabs button")) button.addEventListener("click", () => showPanel(button.dataset.panel));
   app.map.on("moveend", saveState);
+  app.drawing = new AreaDrawing(app.map, (ring) => {
+    Object.assign(app, { area: ring, point: null });
+    showSeries(app, ring).then(saveState);
+  });
   app.map.on("click", (event) => {
-    app.point = [event.lngLat.lng, event.lngLat.lat];
+    const where = [event.lngLat.lng, event.lngLat.lat];
+    if (app.drawing.active) return app.drawing.add(where);
+    Object.assign(app, { point: where, area: null });
     showPanel("chart");
-    showSeries(app, app.point).then(saveState);
+    showSeries(app, where).then(saveState);
   });
   await setupProcesses(app, { enable, reloadCatalog });
   await renderList();
   if (state.compare) await app.compare.open(state.compare);
   restoring = false;
   showPanel(state.panel || "layers");
-  if (state.point) {
-    app.point = state.point;
-    await showSeries(app, app.point);
+  if (state.point || state.area) {
+    Object.assign(app, { point: state.point || null, area: state.area || null });
+    if (app.area) app.drawing.show(app.area);
+    await showSeries(app, app.area || app.point);
   }
   document.body.dataset.ready = "true";
 }

@@ -14,6 +14,7 @@ export function encode(state) {
   if (state.panel) parts.push(`panel=${state.panel}`);
   if (state.compare) parts.push(`compare=${state.compare.id}@${state.compare.time || ""}~${state.compare.swipe.toFixed(3)}`);
   if (state.point) parts.push(`point=${state.point.map((v) => v.toFixed(6)).join(",")}`);
+  if (state.area) parts.push(`area=${state.area.map(([x, y]) => `${x.toFixed(6)},${y.toFixed(6)}`).join(";")}`);
   return "#" + parts.map((p) => p.replace(/ /g, "%20")).join("&");
 }
 
@@ -41,6 +42,10 @@ export function decode(hash) {
   if (params.get("point")) {
     const point = params.get("point").split(",").map(Number);
     if (point.length === 2 && point.every(Number.isFinite)) state.point = point;
+  }
+  if (params.get("area")) {
+    const ring = params.get("area").split(";").map((p) => p.split(",").map(Number));
+    if (ring.length >= 4 && ring.every((p) => p.length === 2 && p.every(Number.isFinite))) state.area = ring;
   }
   return state;
 }
