@@ -256,6 +256,39 @@ def test_band_math_through_its_form_adds_its_layer(
 
 @pytest.mark.slow
 @needs_build
+def test_dashboard_shows_an_indicator_per_unit(
+    server: Server, http: httpx.Client, browser: Browsing
+) -> None:
+    open_app(browser, server, "#panel=dashboard")
+    page = browser.page
+    page.select_option("#indicator", "sdg-15-1-1")
+    page.wait_for_selector("#indicator-about dl.params dt")
+    page.select_option("#units", ["D1", "D2"])
+    page.click("#indicator-run")
+    page.wait_for_selector("#indicator-table", timeout=180_000)
+    job_id = page.get_attribute("#indicator-status progress", "data-job")
+    rows = http.get(f"/jobs/{job_id}/results", params={"f": "json"}).json()["summary"]["rows"]
+    assert {r["unit_id"] for r in rows} == {"D1", "D2"}
+    for row in rows:
+        cells = page.locator(f"#indicator-table tr[data-unit={row['unit_id']}] td.value")
+        column = page.input_value("#indicator-column")
+        headers = page.locator("#indicator-table th").all_text_contents()[1:]
+        shown = dict(zip(headers, (float(v) for v in cells.all_text_contents()), strict=True))
+        assert shown[column] == pytest.approx(row[column])
+    page.wait_for_function(
+        "() => window.sdgcubeApp.map.getSource('dashboard') && "
+        "window.sdgcubeApp.map.isSourceLoaded('dashboard')",
+        timeout=READY_MS,
+    )
+    drawn = page.evaluate("window.sdgcubeApp.map.querySourceFeatures('dashboard').length")
+    assert drawn >= 2, "the units' choropleth is on the map"
+    assert page.locator("svg.bars rect").count() == 2
+    assert "2000/2024" in page.inner_text("#indicator-result dl.params")
+    browser.screenshot("app-dashboard")
+
+
+@pytest.mark.slow
+@needs_build
 def test_permalink_restores_the_view(server: Server, browser: Browsing) -> None:
     link = ("#map=14.00/-17.63400/177.94300&layers=land_cover@2005-07-01~0.6,population"
             "&panel=chart&compare=land_cover@2000-07-01~0.300&point=177.943000,-17.634000")  # fmt: skip

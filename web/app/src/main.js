@@ -10,6 +10,7 @@ import { Compare } from "./compare.js";
 import { showSeries } from "./chart.js";
 import { setupProcesses } from "./processes.js";
 import { AreaDrawing } from "./draw.js";
+import { setupDashboard } from "./dashboard.js";
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -186,6 +187,7 @@ async function start() {
     showSeries(app, where).then(saveState);
   });
   await setupProcesses(app, { enable, reloadCatalog });
+  await setupDashboard(app, { enable, reloadCatalog }).catch((error) => console.error(error));
   await renderList();
   if (state.compare) await app.compare.open(state.compare);
   restoring = false;

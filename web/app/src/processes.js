@@ -43,20 +43,22 @@ function inputsOf(form) {
   return inputs;
 }
 
-function progressBar(jobId) {
+export function progressBar(jobId) {
   const bar = el("progress", { max: 100, value: 0, "data-job": jobId });
   const text = el("span", { class: "job-text" }, "accepted");
   return { node: el("div", { class: "job-progress" }, bar, text), bar, text };
 }
 
 /** Follow a job until it ends; a successful job's result collection is put on the map. */
-async function follow(jobId, view, tools) {
+export async function follow(jobId, view, tools, onSuccess = null) {
   for (;;) {
     const status = await getJson(`/jobs/${jobId}`);
     view.bar.value = status.progress ?? 0;
     view.text.textContent = `${status.status}${status.message ? ": " + status.message : ""}`;
     if (["successful", "failed", "dismissed"].includes(status.status)) {
-      if (status.status === "successful") {
+      if (status.status === "successful" && onSuccess) {
+        await onSuccess(await getJson(`/jobs/${jobId}/results`));
+      } else if (status.status === "successful") {
         const results = await getJson(`/jobs/${jobId}/results`);
         const collection = results.collection || results.result?.collection;
         if (collection) {
