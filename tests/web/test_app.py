@@ -224,7 +224,7 @@ def test_band_math_through_its_form_adds_its_layer(
     page = browser.page
     page.click("#tabs button[data-panel=processes]")
     page.select_option("#process-select", "band-math")
-    page.wait_for_selector("#in-expression")
+    page.wait_for_selector("#process-form[data-process=band-math] #in-expression")
     assert page.locator("#in-reducer option").all_text_contents() == [
         "mean",
         "median",

@@ -49,6 +49,12 @@ export function progressBar(jobId) {
   return { node: el("div", { class: "job-progress" }, bar, text), bar, text };
 }
 
+/** The collections a job's results name: band math has one, indicators one per raster. */
+function resultCollections(results) {
+  const one = results.collection || results.result?.collection;
+  return one ? [one] : Object.values(results.collections || {}).filter((c) => typeof c === "string");
+}
+
 /** Follow a job until it ends; a successful job's result collection is put on the map. */
 export async function follow(jobId, view, tools, onSuccess = null) {
   for (;;) {
@@ -60,11 +66,11 @@ export async function follow(jobId, view, tools, onSuccess = null) {
         await onSuccess(await getJson(`/jobs/${jobId}/results`));
       } else if (status.status === "successful") {
         const results = await getJson(`/jobs/${jobId}/results`);
-        const collection = results.collection || results.result?.collection;
-        if (collection) {
+        const added = resultCollections(results);
+        if (added.length) {
           await tools.reloadCatalog();
-          await tools.enable(collection);
-          view.text.textContent = `successful: ${collection} added to the map`;
+          for (const collection of added) await tools.enable(collection);
+          view.text.textContent = `successful: ${added.join(", ")} added to the map`;
         }
       }
       return status;
@@ -77,6 +83,7 @@ let shown = 0;
 
 async function showForm(app, id, tools) {
   const form = document.getElementById("process-form");
+  if (form.dataset.process === id) return; // already shown: keep what the user typed
   const token = ++shown;
   const description = await getJson(`/processes/${encodeURIComponent(id)}`);
   if (token !== shown) return; // another process was picked meanwhile
@@ -88,6 +95,7 @@ async function showForm(app, id, tools) {
     if (target) target.value = JSON.stringify([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => +v.toFixed(6)));
   });
   const submit = el("button", { type: "submit", class: "primary" }, "Run");
+  form.dataset.process = id;
   form.replaceChildren(el("p", {}, description.description || ""), ...fields, ...(description.inputs?.bbox ? [bboxButton] : []), submit);
   form.onsubmit = async (event) => {
     event.preventDefault();
@@ -121,7 +129,7 @@ export async function listJobs(tools) {
       show.addEventListener("click", async () => {
         const results = await getJson(`/jobs/${job.jobID}/results`);
         await tools.reloadCatalog();
-        if (results.collection) await tools.enable(results.collection);
+        for (const collection of resultCollections(results)) await tools.enable(collection);
       });
       item.append(" ", show, " ", el("a", { href: url(`/jobs/${job.jobID}/results`, { f: "json" }), target: "_blank" }, "results"));
     }
