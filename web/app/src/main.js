@@ -8,7 +8,7 @@ import { BASE, BASE_QUERY, el, featuresUrl, legendNode, loadCatalog, loadLegend,
 import { decode, encode } from "./state.js";
 import { Compare } from "./compare.js";
 import { showSeries } from "./chart.js";
-import { setupProcesses } from "./processes.js";
+import { account, setupProcesses } from "./processes.js";
 import { AreaDrawing } from "./draw.js";
 import { setupDashboard } from "./dashboard.js";
 
@@ -162,6 +162,8 @@ function fitCatalog() {
 }
 
 async function start() {
+  // first, and apart: with accounts on, the catalog may need a sign-in before it answers
+  account().catch((error) => console.error(error));
   app.map = newMap("map");
   const loaded = app.map.once("load"); // before the catalog arrives, or it may be missed
   app.catalog = await loadCatalog();

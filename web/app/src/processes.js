@@ -146,20 +146,20 @@ export async function listJobs(tools) {
 }
 
 /** The account box: nothing when auth is off (``/auth/session`` 404), else sign-in or sign-out. */
-async function account() {
+export async function account() {
   const box = document.getElementById("account");
   const response = await fetch(url("/auth/session"), { credentials: "same-origin" });
   if (response.status === 404) return box.replaceChildren();
-  if (response.ok) {
-    const session = await response.json();
+  const session = response.ok ? await response.json() : { signed_in: false };
+  if (session.signed_in) {
     setCsrf(session.csrf_token);
     const out = el("button", { type: "button" }, "Sign out");
     out.addEventListener("click", async () => {
       await send("POST", "/auth/logout").catch(() => null);
       setCsrf(null);
-      await account();
+      window.location.reload(); // what the caller may read changes with who they are
     });
-    return box.replaceChildren(`${session.user || session.name || "signed in"} `, out);
+    return box.replaceChildren(`${session.user} `, out);
   }
   const key = el("input", { type: "password", placeholder: "API key", name: "api_key" });
   const form = el("form", { class: "login" }, key, el("button", { type: "submit" }, "Sign in"));
@@ -178,7 +178,6 @@ async function account() {
 }
 
 export async function setupProcesses(app, tools) {
-  account().catch(() => null);
   const select = document.getElementById("process-select");
   try {
     const processes = (await getJson("/processes")).processes || [];
