@@ -148,7 +148,9 @@ def test_another_indicator_gets_a_plain_per_unit_sheet(report_15_1_1):
     values = list(book["Per unit"].values)
     assert [dict(zip(values[0], v, strict=True)) for v in values[1:]] == document["summary"]["rows"]
     assert report.value_field == "forest_pct" and report.maps
-    page = render(report, "html").decode()  # the PDF is this page laid out: the 15.3.1 test reads one
+    page = render(
+        report, "html"
+    ).decode()  # the PDF is this page laid out: the 15.3.1 test reads one
     assert all(row["unit_name"] in page for row in document["summary"]["rows"])
     assert format_value(document["summary"]["rows"][0]["forest_pct"]) in page
 
