@@ -7,25 +7,32 @@ in a worker thread: it reads the cube and WeasyPrint takes seconds.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from sdgcube.app.errors import error_response
 from sdgcube.app.jobs_routes import caller_of
+from sdgcube.auth.identity import Caller
 from sdgcube.errors import SdgcubeError
+
+if TYPE_CHECKING:
+    from sdgcube.app.pygeoapi_host import Endpoint
+    from sdgcube.processes.services import Services
 
 __all__ = ["report_endpoint"]
 
 
-def _make(services: object, job_id: str, caller: object, fmt: str) -> bytes:
+def _make(services: Services, job_id: str, caller: Caller, fmt: str) -> bytes:
     from sdgcube.reports import build_report, job_for_report, render
 
     record, document = job_for_report(services, job_id, caller)
     return render(build_report(services, record, document), fmt)
 
 
-def report_endpoint(services: object):  # type: ignore[no-untyped-def]
+def report_endpoint(services: Services) -> Endpoint:
     """The endpoint over the server's `Services`."""
     from sdgcube.reports import FORMATS, norm_format
 

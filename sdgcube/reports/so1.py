@@ -246,7 +246,7 @@ def proportion_table(rows: Sequence[Mapping[str, Any]]) -> Table:
             sums["reporting_degraded_km2"], sums["reporting_land_km2"]
         )
         both = (sums["degraded_pct"], sums["reporting_degraded_pct"])
-        sums["change_degraded_pct_points"] = None if None in both else round(both[1] - both[0], 4)  # type: ignore[operator]
+        sums["change_degraded_pct_points"] = None if None in both else round(both[1] - both[0], 4)
     return Table("SO1-4 SDG 15.3.1", "SO1-4 / SDG 15.3.1 Proportion of land that is degraded over total land area",
                  _UNIT + tuple(Column(k, *titles[k]) for k in keys), body,
                  total=("total", "All units", *(sums.get(k) for k in keys)),

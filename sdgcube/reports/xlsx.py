@@ -31,7 +31,7 @@ def _cell(value: Any) -> Any:
 
 
 def _table_sheet(workbook: Any, table: Table) -> None:
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped]
 
     sheet = workbook.create_sheet(sheet_name(table.name))
     sheet.append([table.title])
@@ -97,7 +97,7 @@ def _about_sheet(workbook: Any, report: Report) -> None:
 
 
 def render_xlsx(report: Report) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]
 
     workbook = Workbook()
     _about_sheet(workbook, report)
