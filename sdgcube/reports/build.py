@@ -17,7 +17,7 @@ from typing import Any
 
 from sdgcube.errors import NoData
 from sdgcube.reports import so1
-from sdgcube.reports.charts import bar_chart, stacked_chart
+from sdgcube.reports.charts import bar_chart, line_chart, stacked_chart
 from sdgcube.reports.content import (
     Chart,
     Column,
@@ -162,7 +162,21 @@ def _maps(
     )
 
 
-def _charts(rows: Sequence[Mapping[str, Any]], value_field: str, unit: str) -> tuple[Chart, ...]:
+def _yearly(
+    document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], value_field: str
+) -> list[Chart]:
+    """A yearly series per unit (``yearly`` rows of unit, year and the value), if the job made one."""
+    yearly = document.get("yearly")
+    if not isinstance(yearly, list) or not yearly or value_field not in yearly[0]:
+        return []
+    years = sorted({int(r["year"]) for r in yearly})
+    by = {(str(r["unit_id"]), int(r["year"])): r.get(value_field) for r in yearly}
+    series = [(str(r["unit_name"]), [by.get((str(r["unit_id"]), y)) for y in years]) for r in rows]
+    return [line_chart(f"{value_field.replace('_', ' ')} per year", years, series)]
+
+
+def _charts(document: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], value_field: str,
+            unit: str) -> tuple[Chart, ...]:  # fmt: skip
     labels = [str(r["unit_name"]) for r in rows]
     charts = [
         bar_chart(value_field.replace("_", " "), labels, [r.get(value_field) for r in rows], unit)
@@ -179,7 +193,7 @@ def _charts(rows: Sequence[Mapping[str, Any]], value_field: str, unit: str) -> t
             charts.append(
                 stacked_chart(f"Share of land per unit, {label}", labels, _SHARES, shares)
             )
-    return tuple(charts)
+    return (*charts, *_yearly(document, rows, value_field))
 
 
 def build_report(services: Any, record: Any, document: dict[str, Any]) -> Report:
@@ -210,7 +224,7 @@ def build_report(services: Any, record: Any, document: dict[str, Any]) -> Report
         value_field=value_field, time_period=str(summary.get("time_period", "")),
         area=_area(record.parameters, units, bbox), periods=_periods(document, str(summary.get("time_period", ""))),
         units=units, rows=rows, summary=_summary_table(rows, value_field), tables=tables,
-        maps=_maps(cube, document, list(geometries.values())), charts=_charts(rows, value_field, unit),
+        maps=_maps(cube, document, list(geometries.values())), charts=_charts(document, rows, value_field, unit),
         method=method,
         provenance=Provenance(record.identifier, record.process_id, record.owner, record.created.isoformat(),
                               record.finished.isoformat() if record.finished else "", software or software_version(),

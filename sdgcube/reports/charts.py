@@ -11,7 +11,7 @@ from html import escape
 
 from sdgcube.reports.content import Chart, format_value
 
-__all__ = ["bar_chart", "stacked_chart"]
+__all__ = ["bar_chart", "line_chart", "stacked_chart"]
 
 _WIDTH, _LABEL, _ROW, _TOP = 640, 170, 26, 28
 _BAR = "#2b6f8e"
@@ -75,3 +75,42 @@ def stacked_chart(
                     f'<text x="{x + 14:.0f}" y="{y + 9}">{escape(name)}</text>')  # fmt: skip
         x += 22 + 6.5 * len(name)
     return Chart(title, _frame(y + 18, body, title))
+
+
+_LINES = ("#2b6f8e", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
+
+
+def line_chart(
+    title: str, years: Sequence[int], series: Sequence[tuple[str, Sequence[float | None]]], unit: str = ""
+) -> Chart:  # fmt: skip
+    """One line per series (a unit) over ``years``; gaps where a value is missing."""
+    left, right, top, height = 60, _WIDTH - 150, _TOP, 200
+    known = [v for _, values in series for v in values if v is not None] or [0.0]
+    low, high = min(known), max(known)
+    low, high = (low - 1, high + 1) if high == low else (low, high)
+    x = {y: left + (right - left) * i / max(1, len(years) - 1) for i, y in enumerate(years)}
+
+    def y_of(value: float) -> float:
+        return top + height * (high - value) / (high - low)
+
+    body = [(f'<text x="{left}" y="16" font-weight="bold">{escape(title)}'
+            f'{f" ({escape(unit)})" if unit else ""}</text>'),
+            f'<line x1="{left}" y1="{top + height}" x2="{right}" y2="{top + height}" stroke="#333"/>',
+            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + height}" stroke="#333"/>',
+            f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{format_value(high)}</text>',
+            f'<text x="{left - 4}" y="{top + height}" text-anchor="end">{format_value(low)}</text>',
+            f'<text x="{left}" y="{top + height + 14}">{years[0]}</text>',
+            f'<text x="{right}" y="{top + height + 14}" text-anchor="end">{years[-1]}</text>']  # fmt: skip
+    for i, (name, values) in enumerate(series):
+        colour = _LINES[i % len(_LINES)]
+        points = " ".join(
+            f"{x[year]:.1f},{y_of(v):.1f}"
+            for year, v in zip(years, values, strict=True)
+            if v is not None
+        )
+        body.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.8"/>'
+        )
+        body.append(f'<rect x="{right + 12}" y="{top + i * 16}" width="10" height="10" fill="{colour}"/>'
+                    f'<text x="{right + 26}" y="{top + i * 16 + 9}">{escape(name)}</text>')  # fmt: skip
+    return Chart(title, _frame(top + height + 24, body, title))

@@ -36,8 +36,8 @@ def format_value(value: Any) -> str:
             return "–"
         text = f"{value:,.4f}".rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, int):  # years stay years: no separator below 10 000
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
     return str(value)
 
 

@@ -30,7 +30,7 @@ from sdgcube.reports.xlsx import sheet_name
 @pytest.mark.parametrize(
     ("value", "text"),
     [(None, "–"), (12.5, "12.5"), (14.46540, "14.4654"), (0.0, "0"), (-0.00001, "0"), (1234.5, "1,234.5"),
-     (3, "3"), (float("nan"), "–"), (True, "yes"), ("D1", "D1")],
+     (2024, "2024"), (123456, "123,456"), (float("nan"), "–"), (True, "yes"), ("D1", "D1")],
 )  # fmt: skip
 def test_format_value(value, text):
     assert format_value(value) == text
@@ -153,6 +153,9 @@ def test_another_indicator_gets_a_plain_per_unit_sheet(report_15_1_1):
     ).decode()  # the PDF is this page laid out: the 15.3.1 test reads one
     assert all(row["unit_name"] in page for row in document["summary"]["rows"])
     assert format_value(document["summary"]["rows"][0]["forest_pct"]) in page
+    assert (
+        page.count("<svg") == 2 and "forest pct per year" in page
+    )  # values, and the yearly series
 
 
 def _caller(user: str) -> Caller:
