@@ -1,0 +1,166 @@
+"""pygeoapi's own HTML pages served by sdgcube: offline (every asset from this server, the maps'
+tiles from its own tiler), in sdgcube's look, with the landing page's metadata from the settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.testclient import TestClient
+
+from sdgcube.app.ogc_config import PAGE_TEMPLATES, metadata_block
+from sdgcube.app.pygeoapi_host import PAGE_ASSETS, page_assets
+from sdgcube.settings import ServerMetadata, Settings
+from tests.browser import browsing
+from tests.server.conftest import Server
+
+CDNS = ("unpkg.com", "cdnjs.", "jsdelivr.net", "googleapis.com", "openstreetmap.org")
+NDVI = "(nir08 - red) / (nir08 + red)"
+
+
+def test_no_template_names_a_cdn() -> None:
+    templates = sorted(Path(str(PAGE_TEMPLATES)).rglob("*.html"))
+    assert len(templates) >= 6
+    for template in templates:
+        text = template.read_text()
+        assert not [cdn for cdn in CDNS if cdn in text], template
+
+
+def test_metadata_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SDGCUBE_METADATA__TITLE", "Statistics Office Cube")
+    monkeypatch.setenv("SDGCUBE_METADATA__CONTACT_EMAIL", "eo@stats.example")
+    monkeypatch.setenv("SDGCUBE_METADATA__KEYWORDS", "SDG, land")
+    metadata = Settings().metadata
+    assert (metadata.title, metadata.contact_email) == (
+        "Statistics Office Cube",
+        "eo@stats.example",
+    )
+    assert metadata.keywords == ("SDG", "land")
+
+
+def _landing_html(metadata: ServerMetadata) -> str:
+    from babel import Locale
+    from pygeoapi import l10n
+    from pygeoapi.util import render_j2_template
+
+    l10n._cfg_cache.clear()  # pygeoapi keeps the first configuration it translated, per locale
+
+    config = {"server": {"url": "http://cube.example", "encoding": "utf-8", "language": "en-US",
+                         "map": {"url": "", "attribution": ""}},
+              "metadata": metadata_block(metadata)}  # fmt: skip
+    data = {"links": [], "collection": True, "process": True, "jobs": True}
+    return render_j2_template(
+        config, {"path": str(PAGE_TEMPLATES)}, "landing_page.html", data, Locale.parse("en_US")
+    )
+
+
+def test_the_landing_page_shows_the_configured_metadata() -> None:
+    metadata = ServerMetadata(title="Statistics Office Cube", contact_email="eo@stats.example",
+                              provider_name="National Statistics Office",
+                              provider_url="https://stats.example")  # fmt: skip
+    page = _landing_html(metadata)
+    assert (
+        "<title>Statistics Office Cube</title>" in page and ">Statistics Office Cube<small>" in page
+    )
+    assert 'href="mailto:eo@stats.example"' in page and "National Statistics Office" in page
+    assert 'href="http://cube.example/app"' in page
+    assert 'href="http://cube.example/static/pages/vendor/bootstrap/bootstrap.min.css"' in page
+    assert not [cdn for cdn in CDNS if cdn in page]
+    # No e-mail configured: no dangling ``mailto:`` link in the header.
+    assert 'class="nav-link">Contact' not in _landing_html(ServerMetadata())
+
+
+def test_missing_page_assets_are_404_not_500(tmp_path: Path) -> None:
+    app = Starlette(routes=[Mount("/static/pages", page_assets(tmp_path / "not-built"))])
+    with TestClient(app) as client:
+        assert client.get("/static/pages/vendor/leaflet/leaflet.js").status_code == 404
+
+
+def _assets_built() -> None:
+    if not (PAGE_ASSETS / "vendor" / "bootstrap" / "bootstrap.min.css").is_file():
+        pytest.skip("pygeoapi page assets not built: cd web/pages && npm ci && npm run build")
+
+
+@pytest.fixture(scope="module")
+def pages(server: Server, http: httpx.Client) -> dict[str, str]:
+    """One URL of each kind of page, from the demo's own collections and a finished job."""
+    collections = http.get("/collections", params={"f": "json"}).json()["collections"]
+    features = next(c["id"] for c in collections if c.get("itemType") == "feature")
+    item = http.get(f"/collections/{features}/items", params={"f": "json", "limit": 1}).json()
+    response = http.post("/processes/band-math/execution",
+                         json={"inputs": {"expression": NDVI, "datetime": "2020"}},
+                         headers={"Prefer": "respond-async"})  # fmt: skip
+    assert response.status_code == 201, response.text
+    job = response.json()["jobID"]
+    server.wait_for(lambda: http.get(f"/jobs/{job}", params={"f": "json"}).json()["status"]
+                    in ("successful", "failed"), what=f"job {job}")  # fmt: skip
+    return {
+        "landing": "/", "collections": "/collections", "collection": "/collections/sr_annual",
+        "items": f"/collections/{features}/items", "item": f"/collections/{features}/items/{item['features'][0]['id']}",
+        "processes": "/processes", "process": "/processes/band-math", "job": f"/jobs/{job}",
+    }  # fmt: skip
+
+
+HEADER_BACKGROUND = "getComputedStyle(document.querySelector('.sdg-header')).backgroundColor"
+BOOTSTRAP_CONTAINER = "getComputedStyle(document.querySelector('.container')).maxWidth"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind", ["landing", "collections", "collection", "items", "item", "processes", "process", "job"]
+)
+def test_a_page_is_styled_and_stays_on_the_machine(
+    server: Server, pages: dict[str, str], kind: str
+) -> None:
+    _assets_built()
+    with browsing() as browsed:
+        response = browsed.page.goto(f"{server.url}{pages[kind]}?f=html", wait_until="networkidle")
+        assert response is not None and response.status == 200
+        assert browsed.foreign() == []
+        # sdgcube.css paints the header; Bootstrap bounds the container (the default is ``none``).
+        assert browsed.page.evaluate(HEADER_BACKGROUND) == "rgb(29, 43, 54)"
+        assert browsed.page.evaluate(BOOTSTRAP_CONTAINER) != "none"
+        assert browsed.page.locator("a.sdg-app").get_attribute("href") == f"{server.url}/app"
+        if kind in ("landing", "collection"):
+            browsed.screenshot(f"pages-{kind}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["collection", "items", "item"])
+def test_maps_draw_this_servers_tiles(server: Server, pages: dict[str, str], kind: str) -> None:
+    _assets_built()
+    with browsing() as browsed:
+        browsed.page.goto(f"{server.url}{pages[kind]}?f=html", wait_until="networkidle")
+        tiles = browsed.page.evaluate(
+            "[...document.querySelectorAll('.leaflet-tile-loaded')].map(t => t.src)"
+        )
+        assert tiles and all(src.startswith(f"{server.url}/tiles/") for src in tiles), tiles
+        assert browsed.foreign() == []
+
+
+@pytest.mark.slow
+def test_swagger_ui_renders_the_operations(server: Server) -> None:
+    _assets_built()
+    with browsing() as browsed:
+        browsed.page.goto(f"{server.url}/openapi?f=html", wait_until="networkidle")
+        browsed.page.wait_for_selector(".opblock", timeout=60_000)
+        assert browsed.page.locator(".opblock").count() > 20
+        assert browsed.foreign() == []
+
+
+@pytest.mark.slow
+def test_the_jobs_list_stays_on_the_machine(server: Server) -> None:
+    with browsing() as browsed:
+        response = browsed.page.goto(f"{server.url}/jobs?f=html", wait_until="networkidle")
+        assert response is not None and response.status == 200
+        assert browsed.foreign() == []
+
+
+@pytest.mark.slow
+def test_the_landing_json_carries_the_settings_metadata(http: httpx.Client) -> None:
+    landing = http.get("/", params={"f": "json"}).json()
+    assert landing["title"] == ServerMetadata().title
+    assert landing["description"] == ServerMetadata().description
