@@ -49,9 +49,13 @@ class PygeoapiHost:
     def __init__(
         self, config: dict[str, Any], extend_openapi: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> None:
+        from pygeoapi import l10n
         from pygeoapi.api import API
 
         self.api = API(config, {})
+        # pygeoapi's pages read a translated copy of the configuration cached per locale for the life
+        # of the process: a second host (another configuration) would show the first one's metadata.
+        l10n._cfg_cache.clear()
         self._extend_openapi = extend_openapi
         # Only the server URL differs between the two configurations; share one resource table.
         self.api.tpl_config["resources"] = self.api.config["resources"]

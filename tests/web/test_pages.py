@@ -179,7 +179,19 @@ def test_the_jobs_list_stays_on_the_machine(server: Server) -> None:
 
 
 @pytest.mark.slow
-def test_the_landing_json_carries_the_settings_metadata(http: httpx.Client) -> None:
-    landing = http.get("/", params={"f": "json"}).json()
-    assert landing["title"] == ServerMetadata().title
-    assert landing["description"] == ServerMetadata().description
+def test_the_configured_metadata_reaches_pygeoapi(served_demo) -> None:
+    """Through the server's own configuration path: settings → pygeoapi config → landing page."""
+    from sdgcube.app.ogc_config import pygeoapi_config
+    from sdgcube.app.pygeoapi_host import PygeoapiHost
+    from sdgcube.processes.services import DaskConnection, Services
+
+    _, cube, _ = served_demo
+    metadata = ServerMetadata(title="Statistics Office Cube", contact_email="eo@stats.example")
+    settings = cube.settings.model_copy(update={"metadata": metadata})
+    host = PygeoapiHost(pygeoapi_config(Services(settings, cube, DaskConnection(settings))), dict)
+    routes = host.routes(lambda endpoint: endpoint, lambda endpoint: endpoint)
+    with TestClient(Starlette(routes=routes)) as client:
+        landing = client.get("/", params={"f": "json"}).json()
+        page = client.get("/", params={"f": "html"}).text
+    assert landing["title"] == "Statistics Office Cube"
+    assert "<title>Statistics Office Cube</title>" in page and "mailto:eo@stats.example" in page
