@@ -161,10 +161,11 @@ def test_a_page_is_styled_draws_its_map_and_stays_on_the_machine(
 
 
 @pytest.mark.slow
-def test_swagger_ui_renders_the_operations(server: Server) -> None:
+@pytest.mark.parametrize("ui", ["", "&ui=redoc"])  # ReDoc is not installed: Swagger UI stands in
+def test_swagger_ui_renders_the_operations(server: Server, ui: str) -> None:
     _assets_built()
     with browsing() as browsed:
-        browsed.page.goto(f"{server.url}/openapi?f=html", wait_until="networkidle")
+        browsed.page.goto(f"{server.url}/openapi?f=html{ui}", wait_until="networkidle")
         browsed.page.wait_for_selector(".opblock", timeout=60_000)
         assert browsed.page.locator(".opblock").count() > 20
         assert browsed.foreign() == []
