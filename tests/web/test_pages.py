@@ -12,6 +12,7 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from sdgcube.app.ogc_config import PAGE_TEMPLATES, metadata_block
+from sdgcube.datacube.cube import Cube
 from sdgcube.app.pygeoapi_host import PAGE_ASSETS, page_assets
 from sdgcube.settings import ServerMetadata, Settings
 from tests.browser import browsing
@@ -180,7 +181,7 @@ def test_the_jobs_list_stays_on_the_machine(server: Server) -> None:
 
 
 @pytest.mark.slow
-def test_the_configured_metadata_reaches_pygeoapi(served_demo) -> None:
+def test_the_configured_metadata_reaches_pygeoapi(served_demo: tuple[Server, Cube, dict]) -> None:
     """Through the server's own configuration path: settings → pygeoapi config → landing page."""
     from sdgcube.app.ogc_config import pygeoapi_config
     from sdgcube.app.pygeoapi_host import PygeoapiHost
