@@ -12,8 +12,8 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from sdgcube.app.ogc_config import PAGE_TEMPLATES, metadata_block
-from sdgcube.datacube.cube import Cube
 from sdgcube.app.pygeoapi_host import PAGE_ASSETS, page_assets
+from sdgcube.datacube.cube import Cube
 from sdgcube.settings import ServerMetadata, Settings
 from tests.browser import browsing
 from tests.server.conftest import Server
