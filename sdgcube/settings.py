@@ -22,7 +22,9 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
-__all__ = ["AuthSettings", "Limits", "OidcSettings", "Settings", "config_file", "masked_config"]
+__all__ = [
+    "AuthSettings", "Limits", "OidcSettings", "ServerMetadata", "Settings", "config_file", "masked_config",
+]  # fmt: skip
 
 
 def default_data_dir() -> Path:
@@ -131,6 +133,56 @@ class AuthSettings(BaseModel):
         return self.mode == ("anonymous",)
 
 
+class ServerMetadata(BaseModel):
+    """Who runs this server and under which terms: the landing page, the OpenAPI document and
+    every HTML page show it (pygeoapi's ``metadata`` block is made from it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str = Field("sdgcube", description="The service's name, at the top of every page")
+    description: str = Field(
+        "Big Earth Data for the UN Sustainable Development Goals: the imagery and indicator results "
+        "of an Open Data Cube as OGC API coverages, features, EDR, records and processes.",
+        description="What the service offers, on the landing page",
+    )
+    keywords: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("SDG", "earth observation", "datacube", "land degradation", "water", "forest", "urban"),
+        description="Keywords (comma-separated in the environment)",
+    )
+    url: str = Field(
+        "https://github.com/sdgcube/sdgcube", description="A page about the service or its operator"
+    )
+    terms_of_service: str = Field(
+        "https://creativecommons.org/licenses/by/4.0/",
+        description="The terms of use (a URL or text)",
+    )
+    license_name: str = Field("CC-BY 4.0 license", description="The data's license")
+    license_url: str = Field(
+        "https://creativecommons.org/licenses/by/4.0/", description="The license's text"
+    )
+    provider_name: str = Field("sdgcube", description="The organisation that provides the data")
+    provider_url: str = Field(
+        "https://github.com/sdgcube/sdgcube", description="The provider's web site"
+    )
+    contact_name: str = Field("sdgcube operator", description="The contact point's name")
+    contact_position: str = Field("Operator", description="The contact's position")
+    contact_email: str = Field(
+        "", description="The contact's e-mail address (the pages' Contact link)"
+    )
+    contact_phone: str = Field("", description="The contact's telephone number")
+    contact_url: str = Field("", description="A contact page")
+    contact_address: str = Field("", description="Postal address: street")
+    contact_city: str = Field("", description="Postal address: city")
+    contact_country: str = Field("", description="Postal address: country")
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _split_keywords(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
 class Settings(BaseSettings):
     """The effective configuration of one sdgcube installation."""
 
@@ -161,6 +213,7 @@ class Settings(BaseSettings):
     )
     limits: Limits = Field(default_factory=Limits)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    metadata: ServerMetadata = Field(default_factory=ServerMetadata)
     max_body_bytes: int = Field(10_000_000, gt=0, description="Largest request body accepted (413)")
     max_json_depth: int = Field(
         64, gt=0, description="Deepest JSON nesting a request body may have"

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ("mapproxy.yml", "pygeoapi.yml")
 # Left out of the copy that is built: not part of the package, or what a build or a run leaves.
-_TOP_LEVEL_SKIPPED = {".git", ".venv", "build", "dist", "data", "benchmarks", "tests"}
-_SKIPPED = shutil.ignore_patterns("__pycache__", "*.egg-info", ".*_cache")
+_TOP_LEVEL_SKIPPED = {".git", ".venv", "build", "dist", "data", "benchmarks", "tests", "web"}
+_SKIPPED = shutil.ignore_patterns("__pycache__", "*.egg-info", ".*_cache", "node_modules")
 
 
 def _skip(folder: str, names: list[str]) -> set[str]:

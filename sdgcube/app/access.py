@@ -76,11 +76,7 @@ class Gate:
 
     def admit(self, credentials: Credentials, target: Target, where: str) -> Admitted:
         """The caller, let through; a refusal is audited with whoever the caller turned out to be."""
-        user = (
-            "anonymous"
-            if credentials == Credentials(credentials.method, client=credentials.client)
-            else "?"
-        )
+        user = "?" if credentials.sent else ANONYMOUS_USER
         try:
             caller = self.caller(self._identify(credentials, target))
             identity = caller.identity

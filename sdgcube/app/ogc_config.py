@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -18,15 +19,21 @@ from sdgcube.datacube.catalog import ProductSummary
 from sdgcube.datacube.vectors import VectorLayer
 from sdgcube.processes.registry import PROCESSES
 from sdgcube.processes.services import Services
-from sdgcube.settings import Settings
+from sdgcube.settings import ServerMetadata, Settings
 
 __all__ = [
-    "TEMPLATE_DIR", "archive_resource", "collection_links", "coverage_provider_def", "layer_resource",
-    "process_resources", "product_resource", "pygeoapi_config",
+    "BASE_LAYER", "PAGE_TEMPLATES", "TEMPLATE_DIR", "archive_resource", "collection_links",
+    "coverage_provider_def", "layer_resource", "metadata_block", "process_resources", "product_resource",
+    "pygeoapi_config",
 ]  # fmt: skip
 
 # Installed with the package (sdgcube/ogc_config links to the top-level ogc_config/ folder).
 TEMPLATE_DIR = resources.files("sdgcube") / "ogc_config"
+PAGE_TEMPLATES = resources.files("sdgcube") / "app" / "templates"
+"""sdgcube's copies of the pygeoapi HTML templates it restyles; pygeoapi falls back to its own for
+every other template."""
+BASE_LAYER = "sr_annual"
+"""The product whose default rendering (true colour) is the base layer of the pages' maps."""
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 COVERAGE_PROVIDER = "sdgcube.app.providers.coverage.CubeCoverageProvider"
 EDR_PROVIDER = "sdgcube.app.providers.edr.CubeEDRProvider"
@@ -146,6 +153,30 @@ def process_resources(services: Services) -> dict[str, Any]:
     }
 
 
+def metadata_block(metadata: ServerMetadata) -> dict[str, Any]:
+    """pygeoapi's ``metadata`` section (landing page, OpenAPI info, page headers) from the settings."""
+    m = metadata
+    return {
+        "identification": {"title": m.title, "description": m.description, "keywords": list(m.keywords),
+                           "keywords_type": "theme", "terms_of_service": m.terms_of_service, "url": m.url},
+        "license": {"name": m.license_name, "url": m.license_url},
+        "provider": {"name": m.provider_name, "url": m.provider_url},
+        "contact": {"name": m.contact_name, "position": m.contact_position, "address": m.contact_address,
+                    "city": m.contact_city, "stateorprovince": "", "postalcode": "", "country": m.contact_country,
+                    "phone": m.contact_phone, "fax": "", "email": m.contact_email, "url": m.contact_url,
+                    "hours": "", "instructions": "", "role": "pointOfContact"},
+    }  # fmt: skip
+
+
+def _page_map(settings: Settings) -> dict[str, str]:
+    # The pages' Leaflet maps draw on this server's own tiles, never on a tile server on the internet.
+    tiles = f"{settings.base_url}/tiles/collections/{BASE_LAYER}/tiles/WebMercatorQuad"
+    return {
+        "url": tiles + "/{z}/{x}/{y}.png",
+        "attribution": html.escape(f"{settings.metadata.title} ({BASE_LAYER})"),
+    }
+
+
 def pygeoapi_config(services: Services) -> dict[str, Any]:
     """pygeoapi's configuration without collections (the publisher adds and replaces those)."""
     settings = services.settings
@@ -155,5 +186,8 @@ def pygeoapi_config(services: Services) -> dict[str, Any]:
     server["bind"] = {"host": settings.host, "port": settings.port}
     server["manager"]["services"] = services
     server["manager"]["output_dir"] = str(settings.data_dir / "jobs")
+    server["map"] = _page_map(settings)
+    server["templates"] = {"path": str(PAGE_TEMPLATES)}
+    config["metadata"] = metadata_block(settings.metadata)
     config["resources"] = process_resources(services)
     return config

@@ -23,7 +23,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-__all__ = ["PygeoapiHost"]
+__all__ = ["PAGE_ASSETS", "PygeoapiHost", "page_assets"]
+
+PAGE_ASSETS = Path(__file__).parent.parent / "web" / "dist" / "pages"
+"""Bootstrap, Leaflet, Swagger UI and sdgcube's stylesheet for pygeoapi's pages, copied there from
+npm by ``web/pages/`` (``make install``); served at ``/static/pages``."""
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -45,9 +49,13 @@ class PygeoapiHost:
     def __init__(
         self, config: dict[str, Any], extend_openapi: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> None:
+        from pygeoapi import l10n
         from pygeoapi.api import API
 
         self.api = API(config, {})
+        # pygeoapi's pages read a translated copy of the configuration cached per locale for the life
+        # of the process: a second host (another configuration) would show the first one's metadata.
+        l10n._cfg_cache.clear()
         self._extend_openapi = extend_openapi
         # Only the server URL differs between the two configurations; share one resource table.
         self.api.tpl_config["resources"] = self.api.config["resources"]
@@ -128,9 +136,22 @@ class PygeoapiHost:
         import pygeoapi
 
         return [
+            Mount("/static/pages", page_assets()),
             Mount("/static", StaticFiles(directory=Path(pygeoapi.__file__).parent / "static")),
             *_core_routes(self, collection, listing),
         ]
+
+
+def page_assets(folder: Path = PAGE_ASSETS) -> Callable[..., Awaitable[None]]:
+    # Before the front-end is built the pages still render, unstyled: their assets are 404s, never
+    # the 500 StaticFiles answers for a folder that does not exist.
+    if folder.is_dir():
+        return StaticFiles(directory=folder)
+
+    async def missing(scope: Any, receive: Any, send: Any) -> None:
+        await Response("page assets not built (make install)", 404)(scope, receive, send)
+
+    return missing
 
 
 def _core_routes(

@@ -62,6 +62,7 @@ from sdgcube.app.webapp import webapp_routes
 from sdgcube.errors import UnknownJob
 from sdgcube.processes.executor import fail_orphans
 from sdgcube.processes.services import Services
+from sdgcube.reports.http import report_endpoint
 from sdgcube.settings import Settings
 from sdgcube.tiles.app import RENDER_ROUTES, create_tiles_app
 from sdgcube.tiles.wms_source import WmsGetMapShim
@@ -273,6 +274,7 @@ def _routes(
         Route("/jobs/{job_id}", visible(pygeoapi.endpoint(processes.get_jobs, "job_id"))),
         Route("/jobs/{job_id}/sharing", share, methods=["POST"]),
         Route("/jobs/{job_id}/outputs/{name}", visible(output)),
+        Route("/jobs/{job_id}/report", report_endpoint(services)),
         Route("/stac/{path:path}", StacPathGuard(pygeoapi.endpoint(stac.get_stac_path, "path"),
                                                  archive_dir=services.settings.archive_dir)),
         Mount("/tiles", RenderAdmission(WmsGetMapShim(create_tiles_app(services.settings, cube=services.cube)),

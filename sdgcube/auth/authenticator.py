@@ -40,6 +40,11 @@ class Credentials:
     csrf: str | None = None
     client: str = ""
 
+    @property
+    def sent(self) -> bool:
+        """Whether the request carried any credentials at all."""
+        return any(value is not None for value in (self.bearer, self.api_key, self.session))
+
 
 def choose_role(policy: Policy, roles: Sequence[str]) -> str:
     """Of the roles an issuer grants, the last one the policy lists (the file lists them from

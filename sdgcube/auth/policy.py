@@ -101,8 +101,11 @@ class Quotas:
     )
 
     def per_minute(self, family: str) -> int | None:
-        """The rate limit of a route family: its own, else the role's ``default``, else none."""
-        return self.requests_per_minute.get(family, self.requests_per_minute.get("default"))
+        """The rate limit of a route family: its own, else the role's ``default``, else none. The
+        ``meta`` family (landing page, API documents, static assets, sign-in) is counted only when
+        named: a page and its assets must not use up a caller's requests."""
+        default = None if family == "meta" else self.requests_per_minute.get("default")
+        return self.requests_per_minute.get(family, default)
 
     def overridden(self, other: QuotasFile) -> Quotas:
         """These quotas with what ``other`` sets replacing them."""

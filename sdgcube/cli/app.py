@@ -21,6 +21,7 @@ from sdgcube.cli.errors import fail, user_errors
 from sdgcube.cli.listings import datasets_app, products_app
 from sdgcube.cli.models import models_app
 from sdgcube.cli.options import DataDir, progress_bar, settings_for
+from sdgcube.cli.report import report
 from sdgcube.cli.run import run
 from sdgcube.cli.serve import serve
 from sdgcube.cli.training import evaluate, train
@@ -230,6 +231,7 @@ app.command("run")(run)
 app.command("train")(train)
 app.command("evaluate")(evaluate)
 app.command("audit")(audit)
+app.command("report")(report)
 
 
 def main() -> None:

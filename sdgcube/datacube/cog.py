@@ -47,9 +47,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-_IN_MEMORY_BYTES = 256 * 2**20
-"""Larger rasters are converted through a temporary file, so memory stays bounded (a country's
-0.5 m building mask would not fit)."""
+_IN_MEMORY_BYTES = 64 * 2**20
+"""Larger rasters are converted through a temporary file, so memory stays bounded: a job publishes
+its results four at a time, and twelve 8192² float rasters of a country job converted in memory
+added a gigabyte to its worker's peak (benchmarks/RESULTS.md, issue 10)."""
 
 
 def translate_to_cog(

@@ -253,7 +253,8 @@ def test_the_limits_document(engines, store, user):
     limiter = RateLimiter(engines(), clock=Clock(WINDOW_START))
     for _ in range(2):
         limiter.hit(user, "tiles", QUOTAS.per_minute("tiles"))
-    limiter.hit(user, "meta", QUOTAS.per_minute("meta"))
+    limiter.hit(user, "stac", QUOTAS.per_minute("stac"))
+    assert limiter.hit(user, "meta", QUOTAS.per_minute("meta")) is None  # pages are not counted
     _submit(store, user, pixels=250)
     identity = Identity(user, "analyst", ("hydrology",), via="key", key_id="k1")
     document = limits_document(
@@ -267,7 +268,8 @@ def test_the_limits_document(engines, store, user):
     rates = document["requests_per_minute"]
     assert rates["window_s"] == 60 and set(rates["families"]) == set(FAMILIES)
     assert rates["families"]["tiles"] == {"limit": 3, "used": 2, "remaining": 1}
-    assert rates["families"]["meta"] == {"limit": 10, "used": 1, "remaining": 9}
+    assert rates["families"]["stac"] == {"limit": 10, "used": 1, "remaining": 9}
+    assert rates["families"]["meta"] == {"limit": None, "used": 0, "remaining": None}
     assert rates["families"]["edr"] == {"limit": 10, "used": 0, "remaining": 10}
     jobs = document["jobs"]
     assert jobs["concurrent_jobs"] == {"limit": 2, "used": 1, "remaining": 1}

@@ -1,4 +1,4 @@
-"""The web tests drive the app against the same live demo server as the server tests."""
+"""The web tests browse the session's demo server (tests/server/conftest.py)."""
 
 from __future__ import annotations
 
