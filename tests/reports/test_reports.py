@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pypdf
 import pytest
@@ -19,6 +18,7 @@ from openpyxl import load_workbook
 from sdgcube.auth.identity import Caller, Identity
 from sdgcube.auth.policy import Role
 from sdgcube.errors import InvalidRequest, UnknownJob
+from sdgcube.processes.services import Services
 from sdgcube.reports import NoReport, job_for_report, norm_format, render
 from sdgcube.reports.charts import bar_chart
 from sdgcube.reports.content import format_value
@@ -182,24 +182,27 @@ def test_only_a_visible_successful_indicator_job_has_a_report(
         job_for_report(report_services, "band-math-job", _caller("anonymous"))
 
 
-def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI on the services' index (their PostGIS database, when that is the backend)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SDGCUBE_")}
+    if services.settings.db_url is not None:
+        env["SDGCUBE_DB_URL"] = services.settings.db_url.get_secret_value()
+    data_dir = services.settings.data_dir
     return subprocess.run([sys.executable, "-m", "sdgcube.cli", "report", *args, "--data-dir", str(data_dir)],
                           env=env, capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
 
 
 @pytest.mark.slow
 def test_cli_writes_the_files_and_refuses_in_one_line(report_services, job_15_3_1, tmp_path):
-    data_dir = report_services.settings.data_dir
     report_services.jobs.add("cli-queued-job", "sdg-15-3-1", {})
     pdf, xlsx = tmp_path / "r.pdf", tmp_path / "r.xlsx"
-    done = _cli(data_dir, job_15_3_1, "--pdf", str(pdf), "--xlsx", str(xlsx))
+    done = _cli(report_services, job_15_3_1, "--pdf", str(pdf), "--xlsx", str(xlsx))
     assert done.returncode == 0, done.stderr
     assert pdf.read_bytes()[:5] == b"%PDF-" and xlsx.read_bytes()[:2] == b"PK"
     assert not list(tmp_path.glob(".*.tmp"))
     for args, message in [(("nope", "--pdf", str(pdf)), "unknown job 'nope'"),
                           ((job_15_3_1,), "give at least one of --pdf"),
                           (("cli-queued-job", "--pdf", str(pdf)), "only a successful job has a report")]:  # fmt: skip
-        refused = _cli(data_dir, *args)
+        refused = _cli(report_services, *args)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
         assert message in refused.stderr

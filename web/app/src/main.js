@@ -6,6 +6,7 @@ import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
 import "./style.css";
 import { BASE, BASE_QUERY, el, featuresUrl, legendNode, loadCatalog, loadLegend, loadTimes, tileTemplate } from "./layers.js";
 import { decode, encode } from "./state.js";
+import { getJson } from "./api.js";
 import { Compare } from "./compare.js";
 import { showSeries } from "./chart.js";
 import { account, setupProcesses } from "./processes.js";
@@ -202,7 +203,11 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-async function reloadCatalog() {
+/** The catalog afresh; ``expected`` collections (a job's results) are asked for by name first:
+ * the server publishes a new result on that request, where its list would show it only at its
+ * next refresh. */
+async function reloadCatalog(expected = []) {
+  await Promise.all(expected.map((id) => getJson(`/collections/${encodeURIComponent(id)}`).catch(() => null)));
   const fresh = await loadCatalog();
   for (const c of fresh) {
     const known = entry(c.id);

@@ -68,7 +68,7 @@ export async function follow(jobId, view, tools, onSuccess = null) {
         const results = await getJson(`/jobs/${jobId}/results`);
         const added = resultCollections(results);
         if (added.length) {
-          await tools.reloadCatalog();
+          await tools.reloadCatalog(added);
           for (const collection of added) await tools.enable(collection);
           view.text.textContent = `successful: ${added.join(", ")} added to the map`;
         }
@@ -128,7 +128,7 @@ export async function listJobs(tools) {
       const show = el("button", { type: "button" }, "Show");
       show.addEventListener("click", async () => {
         const results = await getJson(`/jobs/${job.jobID}/results`);
-        await tools.reloadCatalog();
+        await tools.reloadCatalog(resultCollections(results));
         for (const collection of resultCollections(results)) await tools.enable(collection);
       });
       item.append(" ", show, " ", el("a", { href: url(`/jobs/${job.jobID}/results`, { f: "json" }), target: "_blank" }, "results"));
