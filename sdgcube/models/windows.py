@@ -6,7 +6,9 @@ the requested area: a pixel is always predicted by the same windows, whatever ar
 so the result of a sub-area equals the same pixels of a larger run. Each window's prediction is
 weighted by a taper that rises across the overlap at its edges, where a model sees the least
 context, and the weights of the (at most four) windows over a pixel add up to one: no seams, and a
-constant prediction stays constant.
+constant prediction stays constant. A window whose cell (`WindowGrid.cell`) holds no data — past
+the product's edges, over gaps — is not run, and its neighbours' weights are normalised where it
+would have overlapped them; which windows run depends on the data alone, not on the request.
 
 Coordinates are (row, col) pixel indices of the product's grid; sizes are in pixels.
 """
@@ -30,6 +32,15 @@ class Area:
     col: int
     rows: int
     cols: int
+
+    def overlap(self, other: Area) -> Area | None:
+        """The pixels both areas hold; None when they share none."""
+        top, left = max(self.row, other.row), max(self.col, other.col)
+        bottom = min(self.row + self.rows, other.row + other.rows)
+        right = min(self.col + self.cols, other.col + other.cols)
+        return (
+            Area(top, left, bottom - top, right - left) if bottom > top and right > left else None
+        )
 
     def slices_in(self, outer: Area) -> tuple[slice, slice]:
         """Where this area lies inside ``outer`` (which must contain it), as array slices."""
@@ -86,25 +97,29 @@ class WindowGrid:
             for col in self._starts(area.col, area.cols):
                 yield Area(row, col, self.size, self.size)
 
+    def cell(self, window: Area) -> Area:
+        """The stride-square at a window's top left corner. Cells tile the plane, and each lies
+        inside its window: a window whose cell holds no data need not run, since every pixel with
+        data lies in the cell of a window that does."""
+        return Area(window.row, window.col, self.stride, self.stride)
+
     def blend(
         self, area: Area, predictions: Iterator[tuple[Area, npt.NDArray[np.floating]]]
-    ) -> npt.NDArray[np.float64]:
-        """The blended (rows, cols) values of ``area`` from each window's (size, size) prediction.
+    ) -> npt.NDArray[np.float32]:
+        """The blended (rows, cols) values of ``area`` from each window's (size, size) prediction:
+        the taper-weighted mean of the windows given over each pixel, NaN where none is.
 
-        ``predictions`` must hold every window of `windows` (area) — each a window of this grid."""
-        total = np.zeros((area.rows, area.cols))
-        weight_sum = np.zeros((area.rows, area.cols))
-        weights = blend_weights(self.size, self.overlap)
+        With every window of `windows` (area) the weights add up to one; a window left out (its
+        cell held no data) leaves its neighbours' weights to be normalised over the pixels it shares."""
+        total = np.zeros((area.rows, area.cols), np.float32)
+        weight_sum = np.zeros((area.rows, area.cols), np.float32)
+        weights = blend_weights(self.size, self.overlap).astype(np.float32)
         for window, values in predictions:
-            top, left = max(window.row, area.row), max(window.col, area.col)
-            bottom = min(window.row + self.size, area.row + area.rows)
-            right = min(window.col + self.size, area.col + area.cols)
-            if bottom <= top or right <= left:
+            part = window.overlap(area)
+            if part is None:
                 continue
-            part = Area(top, left, bottom - top, right - left)
             inside, there = part.slices_in(window), part.slices_in(area)
             total[there] += weights[inside] * values[inside]
             weight_sum[there] += weights[inside]
-        if not np.allclose(weight_sum, 1.0):
-            raise ValueError("the predictions do not cover the area with every window of the grid")
-        return total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(weight_sum > 0, total / weight_sum, np.float32(np.nan))

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
-from rasterio.features import geometry_mask
 from rasterio.windows import Window
 from shapely.geometry import mapping
 
@@ -25,7 +24,7 @@ from sdgcube.models.inference import Segmenter
 from sdgcube.models.metrics import confusion_matrix, segmentation_metrics
 from sdgcube.models.training import resolve_device
 from sdgcube.processes import indicator as ix
-from sdgcube.processes._segmentation_io import CubeBlockReader
+from sdgcube.processes._segmentation_io import NODATA, CubeBlockReader, classified_blocks
 from sdgcube.processes.base import ProcessResult
 from sdgcube.processes.blockwise import TiledRaster, create_tiled
 from sdgcube.processes.building_segmentation import SegmentationPlan, to_crs
@@ -37,9 +36,6 @@ if TYPE_CHECKING:
     from sdgcube.processes.building_segmentation import BuildingSegmentation
 
 __all__ = ["run_segmentation"]
-
-NODATA = 255
-"""Of both rasters: the mask (0 background, 1 building) and the probability (percent, 0–100)."""
 
 
 @dataclass(frozen=True)
@@ -72,19 +68,15 @@ def _segment(plan: SegmentationPlan, ctx: JobContext) -> _Rasters:
     probability = create_tiled(
         probability_path, geobox, ["probability"], dtype="uint8", nodata=NODATA
     )
-    for block, values in segmenter.probability(plan.area, image):
-        outside = geometry_mask(
-            region, (block.rows, block.cols), plan.grid.transform(block)
-        ) | np.isnan(values)
-        building = np.where(outside, NODATA, values > threshold).astype(np.uint8)
+    for part in classified_blocks(segmenter, plan.area, image, plan.grid, region, threshold):
+        block = part.area
         top, left = block.row - plan.area.row, block.col - plan.area.col
-        mask.write(building[None], top, left)
-        percent = np.where(outside, NODATA, np.round(np.nan_to_num(values) * 100))
-        probability.write(percent[None].astype(np.uint8), top, left)
+        mask.write(part.mask[None], top, left)
+        probability.write(part.percent[None], top, left)
         if labels is not None:
             truth = labels(block)[0]
-            keep = ~outside & np.isin(truth, (0, 1))
-            cm += confusion_matrix(truth[keep].astype(np.uint8), building[keep])
+            keep = ~part.outside & np.isin(truth, (0, 1))
+            cm += confusion_matrix(truth[keep].astype(np.uint8), part.mask[keep])
         done += block.rows * block.cols
         ctx.progress(
             5 + 60 * done / total,

@@ -73,3 +73,18 @@ def test_strip_width_does_not_change_the_result(model: LoadedModel) -> None:
 def test_window_size_must_suit_the_encoder(model: LoadedModel) -> None:
     with pytest.raises(ValueError, match="multiple of 32"):
         Segmenter(model, WindowGrid(72, 8), torch.device("cpu"))
+
+
+def test_windows_whose_cell_holds_no_data_are_not_run(model: LoadedModel) -> None:
+    """Rows above −1000 hold no data: the row of windows at −1056, whose cells (−1056 … −1009) lie
+    there, is skipped; the rows they overlapped (−1000 … −993) are still predicted, by the next row."""
+    calls: list[int] = []
+    hook = model.network.register_forward_hook(lambda _m, args, _o: calls.append(len(args[0])))
+    area = Area(-1000, 0, 100, 100)
+    try:
+        edge = run(model, area)
+    finally:
+        hook.remove()
+    starts = list(WindowGrid(64, 16).windows(area))
+    assert sum(calls) == len([w for w in starts if w.row != -1056]) == len(starts) - 4
+    assert not np.isnan(edge).any() and edge.min() >= 0 and edge.max() <= 1

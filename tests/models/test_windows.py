@@ -75,10 +75,37 @@ def test_windows_start_on_the_grid_and_cover_the_area() -> None:
     assert covered.min() >= 1 and covered.max() == 4
 
 
-def test_bad_grids_and_missing_windows_are_refused() -> None:
+def test_bad_grids_are_refused() -> None:
     with pytest.raises(ValueError, match="overlap"):
         WindowGrid(64, 40)
+
+
+def test_a_left_out_window_leaves_its_neighbours_normalised_and_no_window_leaves_nan() -> None:
     grid, area = WindowGrid(64, 16), Area(0, 0, 100, 100)
-    some = [(w, np.ones((64, 64))) for w in list(grid.windows(area))[:-1]]
-    with pytest.raises(ValueError, match="every window"):
-        grid.blend(area, iter(some))
+    windows = list(grid.windows(area))
+    left_out = windows[0]  # (-48, -48): its cell, rows and cols -48 … -1, lies outside the area
+    blended = grid.blend(area, ((w, np.full((64, 64), 0.3)) for w in windows[1:]))
+    assert np.allclose(blended, 0.3)  # the pixels it shared keep the value of the others
+    only = grid.blend(area, iter([(Area(0, 0, 64, 64), np.full((64, 64), 0.5))]))
+    assert (
+        np.allclose(only[:64, :64], 0.5)
+        and np.isnan(only[64:, :]).all()
+        and np.isnan(only[:, 64:]).all()
+    )
+    assert grid.cell(left_out) == Area(-48, -48, 48, 48)
+
+
+def test_cells_tile_the_plane_each_inside_its_window() -> None:
+    grid, area = WindowGrid(64, 16), Area(-30, 7, 200, 150)
+    counts = np.zeros((area.rows, area.cols), dtype=int)
+    for window in grid.windows(area):
+        cell = grid.cell(window)
+        cell.slices_in(window)  # raises unless inside
+        top, left = max(cell.row, area.row), max(cell.col, area.col)
+        bottom, right = (
+            min(cell.row + cell.rows, area.row + area.rows),
+            min(cell.col + cell.cols, area.col + area.cols),
+        )
+        if bottom > top and right > left:
+            counts[Area(top, left, bottom - top, right - left).slices_in(area)] += 1
+    assert (counts == 1).all()
