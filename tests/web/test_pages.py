@@ -74,6 +74,43 @@ def test_the_landing_page_shows_the_configured_metadata() -> None:
     assert 'class="nav-link">Contact' not in _landing_html(ServerMetadata())
 
 
+def _stac_html(template: str, data: dict) -> str:
+    from babel import Locale
+    from pygeoapi import l10n
+    from pygeoapi.util import render_j2_template
+
+    l10n._cfg_cache.clear()
+    config = {"server": {"url": "http://cube.example", "encoding": "utf-8", "language": "en-US",
+                         "map": {"url": "http://cube.example/tiles/{z}/{x}/{y}.png", "attribution": "sdgcube"}},
+              "metadata": metadata_block(ServerMetadata())}  # fmt: skip
+    return render_j2_template(
+        config, {"path": str(PAGE_TEMPLATES)}, template, data, Locale.parse("en_US")
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "heading", "shown"),
+    [("stac/item.html", "Item: sr-2000", "eo:cloud_cover"),
+     ("stac/collection_base.html", "Collections: sr-2000", "annual composites")],
+)  # fmt: skip
+def test_the_stac_pages_share_one_base_and_the_leaflet_setup(
+    template: str, heading: str, shown: str
+) -> None:
+    """pygeoapi renders these two for STAC entries with assets; no demo path reaches them."""
+    data = {"id": "sr-2000", "path": "archive/sr_annual/2000", "type": "Feature", "links": [],
+            "description": "annual composites", "properties": {"eo:cloud_cover": 3},
+            "extent": {"spatial": {"bbox": [[177.9, -17.7, 178.0, -17.6]]}},
+            "assets": {"red": {"href": "http://cube.example/stac/archive/red.tif", "created": "2020",
+                               "file:size": 2048}}}  # fmt: skip
+    page = _stac_html(template, data)
+    assert f"<h2>{heading}</h2>" in page and shown in page and "red.tif</span>" in page
+    assert 'href="http://cube.example/static/pages/vendor/leaflet/leaflet.css"' in page
+    assert 'var map = L.map("items-map").setView([0, 0], 1);' in page
+    assert 'new L.TileLayer("http://cube.example/tiles/{z}/{x}/{y}.png"' in page
+    assert "gen_safe_bbox([177.9, -17.7, 178.0, -17.6])" in page
+    assert not [cdn for cdn in CDNS if cdn in page]
+
+
 def test_missing_page_assets_are_404_not_500(tmp_path: Path) -> None:
     app = Starlette(routes=[Mount("/static/pages", page_assets(tmp_path / "not-built"))])
     with TestClient(app) as client:
