@@ -7,6 +7,8 @@ Starlette; these two endpoints replace them and leave everything else about jobs
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,13 +17,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from sdgcube.app.coverage_routes import wants_html
 from sdgcube.app.errors import error_response, ogc_exception
 from sdgcube.auth.audit import AuditEvent, AuditLog
 from sdgcube.auth.identity import OPEN_CALLER, Caller
 from sdgcube.errors import Forbidden, InvalidRequest, UnknownJob
 from sdgcube.processes.jobs import JobRecord, JobStore
 
-__all__ = ["caller_of", "dismiss_job", "job_status_info", "jobs_list", "share_job", "visible_job"]
+__all__ = [
+    "Page",
+    "caller_of",
+    "dismiss_job",
+    "job_status_info",
+    "jobs_list",
+    "share_job",
+    "visible_job",
+]
 
 
 def caller_of(request: Request) -> Caller:
@@ -80,7 +91,15 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     return int(text)
 
 
-async def jobs_list(request: Request, store: JobStore, base_url: str) -> Response:
+Page = Callable[[Request, str, dict[str, Any]], Awaitable[Response]]
+"""Renders one of pygeoapi's page templates (``PygeoapiHost.page``)."""
+
+
+async def jobs_list(request: Request, store: JobStore, base_url: str, page: Page) -> Response:
+    """The caller's jobs, as JSON or as pygeoapi's jobs page (``f=html`` or Accept: text/html).
+
+    Both come from the same list, filtered and paged alike: pygeoapi's own page ignored the
+    ``status`` and ``processID`` filters."""
     statuses, processes = _multi(request, "status"), _multi(request, "processID")
     try:
         limit = _int(request, "limit", 100, 1, 10_000)
@@ -99,23 +118,40 @@ async def jobs_list(request: Request, store: JobStore, base_url: str) -> Respons
         offset=offset,
         owner=None if caller.admin else caller.identity.user,
     )
+    document = {
+        "jobs": [job_status_info(r, base_url) for r in records],
+        "links": _page_links(request, base_url, offset=offset, limit=limit, total=total),
+        "numberMatched": total,
+        "numberReturned": len(records),
+    }
+    if wants_html(request):
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # pygeoapi's DATETIME_FORMAT
+        return await page(
+            request, "jobs/index.html", {"jobs": document, "offset": offset, "now": now}
+        )
+    return JSONResponse(document)
+
+
+def _page_links(
+    request: Request, base_url: str, *, offset: int, limit: int, total: int
+) -> list[dict[str, str]]:
+    """self, next and prev, keeping the other query parameters (``f`` among them)."""
     query = {k: v for k, v in request.query_params.items() if k != "offset"}
-    links = [{"href": f"{base_url}/jobs?{urlencode({**query, 'offset': offset})}", "rel": "self",
-              "type": "application/json"}]  # fmt: skip
-    if offset + limit < total:
-        links.append({"href": f"{base_url}/jobs?{urlencode({**query, 'offset': offset + limit})}", "rel": "next",
-                      "type": "application/json"})  # fmt: skip
-    if offset > 0:
-        links.append({"href": f"{base_url}/jobs?{urlencode({**query, 'offset': max(0, offset - limit)})}",
-                      "rel": "prev", "type": "application/json"})  # fmt: skip
-    return JSONResponse(
-        {
-            "jobs": [job_status_info(r, base_url) for r in records],
-            "links": links,
-            "numberMatched": total,
-            "numberReturned": len(records),
+    kind = "text/html" if wants_html(request) else "application/json"
+
+    def link(rel: str, at: int) -> dict[str, str]:
+        return {
+            "href": f"{base_url}/jobs?{urlencode({**query, 'offset': at})}",
+            "rel": rel,
+            "type": kind,
         }
-    )
+
+    links = [link("self", offset)]
+    if offset + limit < total:
+        links.append(link("next", offset + limit))
+    if offset > 0:
+        links.append(link("prev", max(0, offset - limit)))
+    return links
 
 
 async def dismiss_job(

@@ -110,6 +110,20 @@ class PygeoapiHost:
         context = contextvars.copy_context()
         return _response(*await loop.run_in_executor(None, context.run, run))
 
+    async def page(self, request: Request, template: str, data: dict[str, Any]) -> Response:
+        """One of pygeoapi's page templates (ours where we restyle it) filled with ``data``, in the
+        request's locale, as pygeoapi renders its own pages."""
+        from pygeoapi.api import APIRequest
+        from pygeoapi.util import render_j2_template
+
+        api_request = await APIRequest.from_starlette(request, self.api.locales)
+        templates = self.api.config["server"]["templates"]
+        html = await asyncio.get_running_loop().run_in_executor(
+            None, render_j2_template, self.api.tpl_config, templates, template, data,
+            api_request.locale,
+        )  # fmt: skip
+        return HTMLResponse(html)
+
     def endpoint(
         self, function: Callable[..., Any], *names: str, validate: bool = True
     ) -> Endpoint:

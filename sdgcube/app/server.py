@@ -204,7 +204,7 @@ def _routes(
         return ensure_then
 
     async def jobs(request: Request) -> Response:
-        return await jobs_list(request, services.jobs, base_url)
+        return await jobs_list(request, services.jobs, base_url, pygeoapi.page)
 
     async def output(request: Request) -> Response:
         params = request.path_params
@@ -268,7 +268,7 @@ def _routes(
               methods=["GET", "HEAD"]),
         Route("/collections/{collection_id}/coverage/domainset", description("domainset")),
         Route("/collections/{collection_id}/coverage/rangetype", description("rangetype")),
-        Route("/jobs", HtmlOr(jobs, pygeoapi.endpoint(processes.get_jobs)), methods=["GET", "HEAD"]),
+        Route("/jobs", jobs, methods=["GET", "HEAD"]),
         Route("/jobs/{job_id}/results", unless_dismissed(pygeoapi.endpoint(processes.get_job_result, "job_id"))),
         Route("/jobs/{job_id}", dismiss, methods=["DELETE"]),
         Route("/jobs/{job_id}", visible(pygeoapi.endpoint(processes.get_jobs, "job_id"))),

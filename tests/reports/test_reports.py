@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import os
 import re
 import subprocess
@@ -87,6 +88,40 @@ def test_pdf_pages_hold_title_units_and_the_jobs_numbers(report_15_3_1, pdf_15_3
     ):
         assert heading in flat
     assert "trajectory_period" in flat and report.provenance.software in flat
+
+
+def _ink_bottoms(pdf: bytes) -> list[tuple[float, bool]]:
+    """Per page: how far down the body's lowest ink reaches (0 top, 1 bottom; the footer in the
+    bottom margin left out) and whether the page is portrait."""
+    import numpy as np
+    import pypdfium2
+
+    out = []
+    for page in pypdfium2.PdfDocument(pdf):
+        grey = np.asarray(page.render(scale=0.5, grayscale=True).to_pil().convert("L"))
+        height, portrait = grey.shape[0], grey.shape[0] > grey.shape[1]
+        body = grey[: int(height * (1 - 18 / (297 if portrait else 210)))]  # 18 mm bottom margin
+        inked = np.nonzero((body < 200).any(axis=1))[0]
+        out.append((float(inked.max()) / height if inked.size else 0.0, portrait))
+    return out
+
+
+@pytest.mark.slow
+def test_pdf_page_one_holds_the_summary_and_a_map_and_no_page_is_wasted(report_15_3_1, pdf_15_3_1):
+    report, _ = report_15_3_1
+    reader = pypdf.PdfReader(io.BytesIO(pdf_15_3_1))
+    first = " ".join(reader.pages[0].extract_text().split())
+    assert report.title in first
+    assert first.index("Summary") < first.index("Maps") < first.index(report.maps[0].title)
+    for unit_id, name in report.units:
+        assert f"{unit_id} {name}" in first
+    # A page may end short only where the next one changes orientation (a forced break): when the
+    # maps moved whole to page 2, page 1's ink ended at a quarter of its height.
+    bottoms = _ink_bottoms(pdf_15_3_1)
+    for i, ((bottom, portrait), (_, next_portrait)) in enumerate(itertools.pairwise(bottoms)):
+        if portrait == next_portrait:
+            assert bottom > 0.6, (i + 1, bottoms)
+    assert len(reader.pages) <= 8  # the layout before this test: 9, page 1 holding the header only
 
 
 @pytest.mark.slow

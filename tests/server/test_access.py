@@ -205,8 +205,11 @@ def test_a_job_and_its_results_are_its_owners(keyed: Keyed, anas_job: dict) -> N
     with keyed.client("ana") as ana:
         assert job in {j["jobID"] for j in ana.get("/jobs").json()["jobs"]}
         assert ana.get(f"/collections/{product}", params={"f": "json"}).status_code == 200
+        assert f"/jobs/{job}" in ana.get("/jobs", params={"f": "html"}).text
     with keyed.client("ben") as ben:
         assert job not in {j["jobID"] for j in ben.get("/jobs").json()["jobs"]}
+        page = ben.get("/jobs", params={"f": "html"})
+        assert page.headers["content-type"].startswith("text/html") and job not in page.text
         for path in (
             f"/jobs/{job}",
             f"/jobs/{job}/results",
